@@ -1,0 +1,39 @@
+"""Find shipped model files and task presets, whether bioevo runs from a source
+checkout (top-level ``models/`` and ``tasks/``) or from an installed wheel (the
+same folders mapped into ``bioevo.model_files`` / ``bioevo.presets``)."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_FOLDERS = {"models": ("models", "bioevo.model_files"), "presets": ("tasks", "bioevo.presets")}
+
+
+def resource_dir(kind: str) -> Path:
+    """Folder holding the shipped ``*.toml`` files of ``kind`` ('models' or 'presets')."""
+    source_name, package = _FOLDERS[kind]
+    source = _SOURCE_ROOT / source_name
+    if source.is_dir() and any(source.glob("*.toml")):
+        return source
+    return Path(str(resources.files(package)))
+
+
+def available(kind: str) -> list[str]:
+    """Names (file stems) of the shipped files of ``kind``."""
+    return sorted(p.stem for p in resource_dir(kind).glob("*.toml"))
+
+
+def resolve(kind: str, name_or_path: str | Path) -> Path:
+    """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ValueError(f"{kind[:-1]} file '{path}' does not exist")
+        return path
+    shipped = resource_dir(kind) / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise ValueError(
+            f"unknown {kind[:-1]} '{name_or_path}'; allowed: {', '.join(available(kind))} or a path to a .toml file"
+        )
+    return shipped

@@ -1,0 +1,136 @@
+"""Hand-computed checks for bioevo.fitness and bioevo.report.metrics/figures."""
+import math
+
+import numpy as np
+import pytest
+
+from bioevo import fitness as F
+from bioevo.report.metrics import classification_metrics
+
+# 1 individual, 1 sample, 2 steps, 3 classes; true class 0.
+TRACE = np.array([[[[1.0, 0.5, 2.0],    # step 0: wrong classes 1 (diff -0.5), 2 (diff +1.0)
+                    [3.0, 1.0, 2.8]]]])  # step 1: diffs -2.0, -0.2
+LABELS = np.array([0])
+
+
+def test_membrane_hinge_hand_computed():
+    # margin 0: step0 = (0 + 1.0)/2 = 0.5, step1 = (0 + 0)/2 = 0 -> mean 0.25
+    np.testing.assert_allclose(F.membrane_hinge(TRACE, LABELS), [0.25])
+    # margin 0.5: step0 = (0 + 1.5)/2 = 0.75, step1 = (0 + 0.3)/2 = 0.15 -> mean 0.45
+    np.testing.assert_allclose(F.membrane_hinge(TRACE, LABELS, margin=0.5), [0.45])
+
+
+def test_final_step_hinge_hand_computed():
+    np.testing.assert_allclose(F.final_step_hinge(TRACE, LABELS), [0.0])
+    np.testing.assert_allclose(F.final_step_hinge(TRACE, LABELS, margin=0.5), [0.15])
+
+
+def test_hinge_zero_when_true_class_dominates():
+    rng = np.random.default_rng(0)
+    trace = rng.normal(size=(3, 4, 5, 3))
+    labels = np.array([0, 2, 1, 2])
+    for b, y in enumerate(labels):
+        trace[:, b, :, y] = trace[:, b, :, :].max(axis=-1) + 0.6
+    for fn in (F.membrane_hinge, F.final_step_hinge):
+        out = fn(trace, labels, margin=0.5)
+        assert out.shape == (3,) and out.dtype == np.float64
+        np.testing.assert_array_equal(out, 0.0)
+        assert np.all(fn(trace, labels, margin=1.0) > 0)
+
+
+def test_hinge_vectorised_matches_loop():
+    rng = np.random.default_rng(1)
+    trace = rng.normal(size=(3, 4, 6, 5))
+    labels = np.array([4, 0, 1, 1])
+    out = F.membrane_hinge(trace, labels, margin=0.2)
+    expected = []
+    for p in range(3):
+        vals = []
+        for b, y in enumerate(labels):
+            for t in range(6):
+                vals.append(np.mean([max(0.0, trace[p, b, t, o] - trace[p, b, t, y] + 0.2)
+                                     for o in range(5) if o != y]))
+        expected.append(np.mean(vals))
+    np.testing.assert_allclose(out, expected)
+
+
+def test_max_cross_entropy_matches_direct_math():
+    vmax = np.array([[[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]],
+                     [[10.0, 0.0, 0.0], [2.0, 2.0, 2.0]],
+                     [[-3.0, 4.0, 1.0], [0.5, 0.25, 0.0]]])
+    labels = np.array([1, 2])
+    out = F.max_cross_entropy(vmax, labels)
+    assert out.shape == (3,)
+    for p in range(3):
+        ce = [-math.log(math.exp(vmax[p, b, y]) / sum(math.exp(v) for v in vmax[p, b]))
+              for b, y in enumerate(labels)]
+        assert out[p] == pytest.approx(sum(ce) / len(ce), rel=1e-12)
+
+
+def test_max_cross_entropy_is_stable_for_large_values():
+    vmax = np.array([[[1000.0, 0.0], [5000.0, 5001.0]]])
+    out = F.max_cross_entropy(vmax, np.array([0, 1]))
+    assert np.all(np.isfinite(out))
+    expected = (math.log1p(math.exp(-1000.0)) + math.log1p(math.exp(-1.0))) / 2
+    assert out[0] == pytest.approx(expected)
+
+
+def test_accuracy_and_predictions():
+    vmax = np.array([[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]],
+                     [[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]],
+                     [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]])
+    labels = np.array([1, 0, 1])
+    np.testing.assert_array_equal(F.predictions(vmax), [[1, 0, 1], [0, 0, 0], [1, 1, 1]])
+    np.testing.assert_allclose(F.accuracy(vmax, labels), [1.0, 1 / 3, 2 / 3])
+
+
+def test_l2_penalty():
+    g = np.array([[1.0, -1.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 3.0, 3.0, 3.0]])
+    np.testing.assert_allclose(F.l2_penalty(g, 0.5), [0.5 * 6 / 4, 0.0, 0.5 * 9])
+
+
+def test_registry_and_unknown_loss():
+    assert set(F.LOSSES) == {"membrane_hinge", "final_step_hinge", "max_cross_entropy"}
+    fn, needs_trace = F.get_loss("max_cross_entropy")
+    assert fn is F.max_cross_entropy and needs_trace is False
+    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, True)
+    with pytest.raises(ValueError, match="unknown loss 'nope'; allowed: .*membrane_hinge"):
+        F.get_loss("nope")
+
+
+def test_bad_labels_raise():
+    with pytest.raises(ValueError):
+        F.membrane_hinge(TRACE, np.array([3]))
+    with pytest.raises(ValueError):
+        F.max_cross_entropy(np.zeros((1, 2, 3)), np.array([0]))
+
+
+def test_classification_metrics_hand_computed():
+    # 3 classes; class 2 is never predicted.
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 0, 1])
+    m = classification_metrics(y_true, y_pred, 3)
+    assert m["confusion"] == [[2, 1, 0], [1, 1, 0], [0, 1, 0]]
+    assert m["accuracy"] == pytest.approx(3 / 6)
+    # precision: c0 2/3, c1 1/3, c2 0 (no predictions); recall: c0 2/3, c1 1/2, c2 0
+    np.testing.assert_allclose(m["precision_per_class"], [2 / 3, 1 / 3, 0.0])
+    np.testing.assert_allclose(m["recall_per_class"], [2 / 3, 1 / 2, 0.0])
+    f1_1 = 2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2)
+    np.testing.assert_allclose(m["f1_per_class"], [2 / 3, f1_1, 0.0])
+    assert m["precision"] == pytest.approx((2 / 3 + 1 / 3) / 3)
+    assert m["recall"] == pytest.approx((2 / 3 + 1 / 2) / 3)
+    assert m["f1"] == pytest.approx((2 / 3 + f1_1) / 3)
+    assert m["support"] == [3, 2, 1]
+
+
+def test_classification_metrics_rejects_out_of_range():
+    with pytest.raises(ValueError):
+        classification_metrics(np.array([0, 3]), np.array([0, 1]), 3)
+
+
+def test_plot_confusion_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    from bioevo.report.figures import plot_confusion
+
+    out = plot_confusion([[2, 1], [0, 3]], tmp_path / "sub" / "cm.png", class_names=["a", "b"])
+    assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
