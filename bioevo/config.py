@@ -1,0 +1,187 @@
+"""Experiment configuration: presets (TOML) merged over defaults, ``--set``
+overrides, and validation that names the bad key or value and what is allowed."""
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from . import resources
+
+
+class ConfigError(ValueError):
+    """A configuration the user can fix; the CLI prints it as one line, exit 2."""
+
+
+#: Every key a preset may hold, with its default.  A default of ``None`` means
+#: "optional, filled in later" (its type is given in _OPTIONAL_TYPES).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "run": {"name": "run", "description": ""},
+    "data": {
+        "kind": "randman", "n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
+        "split": [800, 100, 100], "nb_spikes": 1, "seed": None,
+    },
+    "model": {"name": "lif", "hidden": 64, "params": {}},
+    "genome": {
+        "weight_gain": {"input_hidden": 6.0, "hidden_readout": 1.0}, "evolve": [], "per_neuron": True,
+        "init": "homogeneous", "init_spread": 0.5773502691896258,
+    },
+    "fitness": {"loss": "max_cross_entropy", "margin": 0.0, "l2": 0.0},
+    "strategy": {"name": "es", "popsize": 64, "sigma": 0.05, "lr": 0.02, "mirrored": True, "weight_decay": 0.0},
+    "evolve": {
+        "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
+        "seed": 0, "backend": "cpp", "progress": True,
+    },
+}
+_OPTIONAL_TYPES = {"data.seed": int}
+_FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
+_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": ("es",)}
+_POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "strategy.popsize", "strategy.sigma",
+             "strategy.lr", "evolve.generations", "evolve.batch_size"}
+_NON_NEGATIVE = {"strategy.weight_decay", "evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
+                 "fitness.l2", "data.seed"}
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "table"}.get(
+        type(value), type(value).__name__)
+
+
+def _check_type(key: str, value: Any, default: Any) -> Any:
+    expected = _OPTIONAL_TYPES.get(key) if default is None else type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is not None and (type(value) is not expected):
+        name = _type_name(expected())
+        raise ConfigError(f"{key} must be {'an' if name[0] in 'aeiou' else 'a'} {name}, got {value!r}")
+    if isinstance(default, list) and default and value and type(value[0]) is not type(default[0]):
+        raise ConfigError(f"{key} must be a list of {_type_name(default[0])}s, got {value!r}")
+    return value
+
+
+def merge(base: dict, update: dict, prefix: str = "") -> dict:
+    """Deep-merge ``update`` into a copy of ``base``, refusing unknown keys and wrong types."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            allowed = ", ".join(base) if base else "(none)"
+            where = f"[{prefix[:-1]}]" if prefix else "the top level"
+            raise ConfigError(f"unknown key '{dotted}'; allowed in {where}: {allowed}")
+        if dotted in _FREE_TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted} must be a table, got {value!r}")
+            out[key] = {**base[key], **value}
+        elif isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted} must be a table, got {value!r}")
+            out[key] = merge(base[key], value, dotted + ".")
+        else:
+            out[key] = _check_type(dotted, value, base[key])
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """'evolve.generations=10' -> {'evolve': {'generations': 10}}; the value is read as
+    TOML (numbers, booleans, lists, quoted strings), else taken as a plain string."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects KEY=VALUE, got '{text}'")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    parts = key.split(".")
+    if ".".join(parts[:2]) in _FREE_TABLES and len(parts) > 2:  # model.params.hidden.tau_mem
+        parts = parts[:2] + [".".join(parts[2:])]
+    nested: dict = value
+    for part in reversed(parts):
+        nested = {part: nested}
+    return nested
+
+
+def load_preset(name_or_path: str | Path) -> tuple[dict, str]:
+    """The raw preset table and its display name."""
+    try:
+        path = resources.resolve("presets", name_or_path)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    with open(path, "rb") as f:
+        try:
+            return tomllib.load(f), path.stem
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"preset '{path}' is not valid TOML: {err}") from None
+
+
+def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | None = None,
+                   backend: str | None = None) -> dict:
+    """Defaults <- preset <- --set overrides <- --seed/--backend, then validated."""
+    raw, name = load_preset(preset)
+    cfg = merge(DEFAULTS, raw)
+    if "name" not in raw.get("run", {}):
+        cfg["run"]["name"] = name
+    for text in overrides:
+        cfg = merge(cfg, parse_override(text))
+    if seed is not None:
+        cfg = merge(cfg, {"evolve": {"seed": seed}})
+    if backend is not None:
+        cfg = merge(cfg, {"evolve": {"backend": backend}})
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: dict) -> None:
+    """Checks that span keys or need ranges; types were checked while merging."""
+    for key, allowed in _CHOICES.items():
+        section, name = key.split(".")
+        if cfg[section][name] not in allowed:
+            raise ConfigError(f"{key} '{cfg[section][name]}' is not allowed; allowed: {', '.join(allowed)}")
+    for key in _POSITIVE | _NON_NEGATIVE:
+        section, name = key.split(".")
+        value = cfg[section][name]
+        if value is None:
+            continue
+        if key in _POSITIVE and not value > 0:
+            raise ConfigError(f"{key} must be > 0, got {value}")
+        if key in _NON_NEGATIVE and value < 0:
+            raise ConfigError(f"{key} must be >= 0, got {value}")
+    if cfg["data"]["n_classes"] < 2:
+        raise ConfigError(f"data.n_classes must be >= 2, got {cfg['data']['n_classes']}")
+    split = cfg["data"]["split"]
+    if len(split) != 3 or any(not isinstance(n, int) or n < 1 for n in split):
+        raise ConfigError(f"data.split must be three integers >= 1 (train, val, test per class), got {split}")
+    n_train = split[0] * cfg["data"]["n_classes"]
+    if cfg["evolve"]["batch_size"] > n_train:
+        raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
+                          f"({n_train} samples); allowed: 1..{n_train}")
+    if cfg["strategy"]["mirrored"] and cfg["strategy"]["popsize"] % 2:
+        raise ConfigError(f"strategy.popsize must be even with mirrored sampling, got {cfg['strategy']['popsize']}")
+    if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
+        raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
+    for key, value in cfg["model"]["params"].items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ConfigError(f"model.params.{key} must be a number, got {value!r}")
+        if key.split(".")[-1].startswith("tau") and value <= 0:
+            raise ConfigError(f"model.params.{key} is a time constant and must be > 0, got {value}")
+
+
+def to_toml(cfg: dict) -> str:
+    """Write the resolved config back as TOML (flat tables, the shapes used here)."""
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f'"{k}" = {fmt(x)}' for k, x in v.items()) + " }"
+        return repr(v)
+
+    lines = []
+    for section, table in cfg.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {fmt(v)}" for k, v in table.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)

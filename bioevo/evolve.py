@@ -1,0 +1,197 @@
+"""The training loop: minibatches, DEAP bookkeeping, validation of the
+strategy's mean, best-by-validation model, early stop."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from deap import base, creator, tools
+from tqdm import tqdm
+
+from . import fitness
+from .config import ConfigError
+from .data.randman import RandmanConfig, make_randman
+from .data.spikes import SpikeData, minibatches
+from .genome import GenomeLayout, build_layout
+from .model import ModelSpec, load_model
+from .rundir import MetricsLog
+from .sim.evaluator import PopulationEvaluator
+from .strategies.es import OpenAIES
+
+if not hasattr(creator, "FitnessMin"):
+    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
+if not hasattr(creator, "Individual"):
+    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
+
+
+def make_dataset(cfg: dict) -> dict[str, SpikeData]:
+    d = cfg["data"]
+    seed = d["seed"] if d["seed"] is not None else cfg["evolve"]["seed"]
+    try:
+        return make_randman(RandmanConfig(
+            n_classes=d["n_classes"], n_units=d["n_units"], dim_manifold=d["dim_manifold"], alpha=d["alpha"],
+            n_steps=d["n_steps"], split=tuple(d["split"]), nb_spikes=d["nb_spikes"], seed=seed))
+    except ValueError as err:
+        raise ConfigError(str(err).replace("randman.", "data.")) from None
+
+
+def make_layout(cfg: dict, model: ModelSpec) -> GenomeLayout:
+    g = cfg["genome"]
+    sizes = {"inputs": cfg["data"]["n_units"], "hidden": cfg["model"]["hidden"], "classes": cfg["data"]["n_classes"]}
+    try:
+        return build_layout(model, sizes, g["weight_gain"], list(g["evolve"]), g["per_neuron"], g["init"],
+                            g["init_spread"], cfg["model"]["params"])
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def make_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> OpenAIES:
+    s = cfg["strategy"]
+    return OpenAIES(centroid, sigma=s["sigma"], lr=s["lr"], popsize=s["popsize"], mirrored=s["mirrored"],
+                    weight_decay=s["weight_decay"], rng=rng)
+
+
+@dataclass
+class Scorer:
+    """Loss and accuracy of genomes on samples, through one evaluator."""
+
+    evaluator: PopulationEvaluator
+    layout: GenomeLayout
+    loss_name: str
+    margin: float
+    l2: float
+
+    def __post_init__(self) -> None:
+        self.loss_fn, self.needs_trace = fitness.get_loss(self.loss_name)
+
+    def batch(self, genomes: np.ndarray, data: SpikeData) -> tuple[np.ndarray, np.ndarray]:
+        """(loss, accuracy) per genome on one batch."""
+        r = self.evaluator.evaluate(self.layout.decode(genomes), data.raster)
+        if self.needs_trace:
+            loss = self.loss_fn(r.trace, data.labels, margin=self.margin)
+        else:
+            loss = self.loss_fn(r.vmax, data.labels)
+        if self.l2:
+            loss = loss + fitness.l2_penalty(genomes, self.l2)
+        return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(r.vmax, data.labels)
+
+    def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
+        """(mean loss, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+        B = self.evaluator.batch
+        losses, preds = [], []
+        for start in range(0, len(data), B):
+            chunk = data.subset(slice(start, start + B))
+            r = self.evaluator.evaluate(self.layout.decode(genome[None]), chunk.raster)
+            loss = (self.loss_fn(r.trace, chunk.labels, margin=self.margin) if self.needs_trace
+                    else self.loss_fn(r.vmax, chunk.labels))
+            losses.append(float(loss[0]) * len(chunk))
+            preds.append(fitness.predictions(r.vmax)[0])
+        return sum(losses) / len(data), np.concatenate(preds)
+
+
+@dataclass
+class TrainingResult:
+    best_genome: np.ndarray
+    best_val_acc: float
+    best_gen: int
+    generations: int
+    logbook: tools.Logbook
+    hall_of_fame: tools.HallOfFame
+    stop_reason: str
+    history: list[dict] = field(default_factory=list)
+
+
+def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: OpenAIES,
+          batch_rng: np.random.Generator, metrics: MetricsLog | None = None) -> TrainingResult:
+    """Run the strategy until the generation budget, the target validation
+    accuracy, or the patience (in validations without improvement) ends it."""
+    ev = cfg["evolve"]
+    train_data, val = splits["train"], splits["val"]
+    eval_every = ev["eval_every"] or max(1, len(train_data) // ev["batch_size"])  # default: once per epoch
+    toolbox = base.Toolbox()
+    toolbox.register("generate", strategy.generate, creator.Individual)
+    toolbox.register("update", strategy.update)
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    for name, fn in (("avg", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
+        stats.register(name, fn)
+    logbook = tools.Logbook()
+    logbook.header = ["gen", "avg", "min", "train_acc", "val_acc"]
+    hof = tools.HallOfFame(1, similar=np.array_equal)
+    batches = minibatches(train_data, ev["batch_size"], batch_rng)
+    best = (strategy.centroid.copy(), -1.0, -1)
+    stale, stop_reason, t0 = 0, "generation budget", time.time()
+    bar = tqdm(range(ev["generations"]), disable=not ev["progress"], desc=cfg["run"]["name"], unit="gen",
+               dynamic_ncols=True)
+    gen = 0
+    for gen in bar:
+        batch = next(batches)
+        population = toolbox.generate()
+        losses, accs = scorer.batch(np.asarray(population), batch)
+        for ind, loss in zip(population, losses):
+            ind.fitness.values = (float(loss),)
+        hof.update(population)
+        toolbox.update(population)
+        record = stats.compile(population)
+        row = {"gen": gen, "loss_mean": record["avg"], "loss_min": record["min"], "loss_max": record["max"],
+               "loss_std": record["std"], "train_acc": float(accs.mean()), "best_train_acc": float(accs.max()),
+               "val_acc": None, "val_loss": None, "sigma": cfg["strategy"]["sigma"]}
+        if (gen + 1) % eval_every == 0 or gen == ev["generations"] - 1:
+            val_loss, val_pred = scorer.dataset(strategy.centroid, val)
+            val_acc = float(np.mean(val_pred == val.labels))
+            row.update(val_acc=val_acc, val_loss=val_loss)
+            if val_acc > best[1]:
+                best, stale = (strategy.centroid.copy(), val_acc, gen), 0
+            else:
+                stale += 1
+        row["wall_seconds"] = time.time() - t0
+        logbook.record(gen=gen, avg=record["avg"], min=record["min"], train_acc=row["train_acc"],
+                       val_acc=row["val_acc"])
+        if metrics is not None:
+            metrics.append(row)
+        bar.set_postfix(loss=f"{record['avg']:.4f}", train=f"{row['train_acc']:.3f}",
+                        val=f"{best[1]:.3f}" if best[1] >= 0 else "-", refresh=False)
+        if row["val_acc"] is not None and row["val_acc"] >= ev["target_val_accuracy"]:
+            stop_reason = f"validation accuracy reached {ev['target_val_accuracy']}"
+            break
+        if ev["patience"] and stale >= ev["patience"]:
+            stop_reason = f"no validation improvement in {ev['patience']} validations"
+            break
+    bar.close()
+    return TrainingResult(best[0], best[1], best[2], gen + 1, logbook, hof, stop_reason,
+                          metrics.rows if metrics else [])
+
+
+def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
+    """Everything that can fail on bad input, before any directory is created."""
+    try:
+        model = load_model(cfg["model"]["name"])
+    except ValueError as err:
+        raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
+    layout = make_layout(cfg, model)
+    splits = make_dataset(cfg)
+    return model, layout, splits
+
+
+def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout) -> Scorer:
+    f = cfg["fitness"]
+    try:
+        _, needs_trace = fitness.get_loss(f["loss"])
+    except ValueError as err:
+        raise ConfigError(str(err).replace("unknown loss", "unknown fitness.loss")) from None
+    evaluator = PopulationEvaluator(model, layout.layer_sizes, cfg["strategy"]["popsize"],
+                                    cfg["evolve"]["batch_size"], cfg["data"]["n_steps"],
+                                    backend=cfg["evolve"]["backend"], record_trace=needs_trace)
+    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"])
+
+
+def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent generators for initialisation, the strategy and minibatches."""
+    init, strat, batches = np.random.SeedSequence(seed).spawn(3)
+    return {"init": np.random.default_rng(init), "strategy": np.random.default_rng(strat),
+            "batches": np.random.default_rng(batches)}
+
+
+def model_text(model: ModelSpec) -> str:
+    return Path(model.source).read_text() if model.source else ""

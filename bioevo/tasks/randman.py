@@ -1,0 +1,84 @@
+"""python -m bioevo.tasks.randman: evolve a Brian2 network on Randman.
+
+Writes a new run directory with the resolved config, per-generation metrics,
+summary.json, the best genome (HDF5) and figures."""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import numpy as np
+
+from .. import resources
+from ..cli import Parser, fail
+from ..config import ConfigError, resolve_config
+from ..evolve import make_scorer, make_strategy, model_text, seeded_streams, setup, train
+from ..report.analysis import network_figures
+from ..report.figures import plot_confusion, plot_training_curves
+from ..report.metrics import classification_metrics
+from ..rundir import MetricsLog, claim_run_dir, save_genome, write_config, write_json
+
+PROG = "python -m bioevo.tasks.randman"
+
+
+def parse_args(argv: list[str] | None) -> object:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="randman-2",
+                   help=f"preset name ({', '.join(resources.available('presets'))}) or path to a TOML file")
+    p.add_argument("--seed", type=int, help="random seed (overrides evolve.seed)")
+    p.add_argument("--out", help="run directory to create (default: results/runs/<preset>-s<seed>-<time>)")
+    p.add_argument("--backend", choices=["cpp", "runtime"], help="Brian2 backend (overrides evolve.backend)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one preset value, e.g. --set evolve.generations=10 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    logging.getLogger("brian2").setLevel(logging.ERROR)
+    try:
+        cfg = resolve_config(args.preset, args.overrides, args.seed, args.backend)
+        if args.quiet:
+            cfg["evolve"]["progress"] = False
+        model, layout, splits = setup(cfg)
+        run_dir = claim_run_dir(args.out, cfg["run"]["name"], cfg["evolve"]["seed"])
+    except ConfigError as err:
+        fail(PROG, str(err))
+    t_start = time.time()
+    write_config(run_dir, cfg)
+    print(f"run directory: {run_dir}", file=sys.stderr)
+    rng = seeded_streams(cfg["evolve"]["seed"])
+    scorer = make_scorer(cfg, model, layout)
+    strategy = make_strategy(cfg, layout.initial(rng["init"]), rng["strategy"])
+    result = train(cfg, splits, scorer, strategy, rng["batches"], MetricsLog(run_dir / "metrics.csv"))
+
+    test = splits["test"]
+    test_loss, test_pred = scorer.dataset(result.best_genome, test)
+    test_metrics = classification_metrics(test.labels, test_pred, test.n_classes)
+    save_genome(run_dir / "best_genome.h5", result.best_genome, layout, cfg, model_text(model),
+                {"val_accuracy": result.best_val_acc, "generation": result.best_gen})
+    scorer.evaluator.close()
+    plot_training_curves(result.history, run_dir / "training_curves.png")
+    plot_confusion(test_metrics["confusion"], run_dir / "confusion.png", title="test confusion")
+    network_figures(model, layout, result.best_genome, test, run_dir, cfg["data"]["n_steps"], dt_ms=model.dt)
+    summary = {
+        "preset": cfg["run"]["name"],
+        "seed": cfg["evolve"]["seed"],
+        "test": {**{k: test_metrics[k] for k in ("accuracy", "precision", "recall", "f1", "confusion")},
+                 "loss": test_loss},
+        "val": {"accuracy": result.best_val_acc, "best_generation": result.best_gen},
+        "generations": result.generations,
+        "stop_reason": result.stop_reason,
+        "wall_seconds": time.time() - t_start,
+        "n_parameters": layout.size,
+    }
+    write_json(run_dir / "summary.json", summary)
+    print(f"test accuracy {test_metrics['accuracy']:.4f} (val {result.best_val_acc:.4f}) after "
+          f"{result.generations} generations, {summary['wall_seconds']:.1f} s -> {run_dir}")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
