@@ -210,17 +210,20 @@ def plot_readout_traces(
         for o in range(n_out):
             true = o == lab[i]
             ax.plot(t, tr[i, :, o], color=f"C{o % 10}", lw=2.4 if true else 0.9,
-                    alpha=1.0 if true else 0.75, label=names[o], zorder=3 if true else 2)
+                    alpha=1.0 if true else 0.75, zorder=3 if true else 2)
         ok = pred[i] == lab[i]
         ax.set_title(f"class {names[lab[i]]} (pred {names[pred[i]]})", fontsize=9,
                      color="black" if ok else "tab:red")
         ax.grid(True, alpha=0.3)
         if slot + ncols >= n:  # bottom-most panel of its column
             ax.set_xlabel("time (ms)")
+            ax.tick_params(axis="x", labelbottom=True)  # sharex hid it above an empty slot
         if slot % ncols == 0:
             ax.set_ylabel("readout V")
-    handles, texts = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, texts, loc="upper center", ncol=min(n_out, 10), fontsize=8,
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{o % 10}", lw=1.5) for o in range(n_out)]
+    fig.legend(handles, names, loc="upper center", ncol=min(n_out, 10), fontsize=8,
                frameon=False, title="readout class (thick = true)", title_fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - min(0.25, 0.45 / (2.3 * nrows + 0.6))))
     return _save(fig, path)
