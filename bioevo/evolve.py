@@ -169,6 +169,10 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
         model = load_model(cfg["model"]["name"])
     except ValueError as err:
         raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
+    try:
+        fitness.get_loss(cfg["fitness"]["loss"])
+    except ValueError as err:
+        raise ConfigError(str(err).replace("unknown loss", "unknown fitness.loss")) from None
     layout = make_layout(cfg, model)
     splits = make_dataset(cfg)
     return model, layout, splits
@@ -176,10 +180,7 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
 
 def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout) -> Scorer:
     f = cfg["fitness"]
-    try:
-        _, needs_trace = fitness.get_loss(f["loss"])
-    except ValueError as err:
-        raise ConfigError(str(err).replace("unknown loss", "unknown fitness.loss")) from None
+    _, needs_trace = fitness.get_loss(f["loss"])
     evaluator = PopulationEvaluator(model, layout.layer_sizes, cfg["strategy"]["popsize"],
                                     cfg["evolve"]["batch_size"], cfg["data"]["n_steps"],
                                     backend=cfg["evolve"]["backend"], record_trace=needs_trace)
