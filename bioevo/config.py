@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
+from .strategies import REGISTRY, strategy_defaults
 
 
 class ConfigError(ValueError):
@@ -28,7 +29,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "init": "homogeneous", "init_spread": 0.5773502691896258,
     },
     "fitness": {"loss": "max_cross_entropy", "margin": 0.0, "l2": 0.0},
-    "strategy": {"name": "es", "popsize": 64, "sigma": 0.05, "lr": 0.02, "mirrored": True, "weight_decay": 0.0},
+    "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
     "evolve": {
         "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
         "seed": 0, "backend": "cpp", "progress": True,
@@ -36,10 +37,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _OPTIONAL_TYPES = {"data.seed": int}
 _FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
-_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": ("es",)}
-_POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "strategy.popsize", "strategy.sigma",
-             "strategy.lr", "evolve.generations", "evolve.batch_size"}
-_NON_NEGATIVE = {"strategy.weight_decay", "evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
+_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY)}
+_POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations",
+             "evolve.batch_size"}
+_NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
                  "fitness.l2", "data.seed"}
 
 
@@ -58,6 +59,14 @@ def _check_type(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, list) and default and value and type(value[0]) is not type(default[0]):
         raise ConfigError(f"{key} must be a list of {_type_name(default[0])}s, got {value!r}")
     return value
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    """DEFAULTS with a [strategy.<name>] table of hyperparameters for every strategy."""
+    out = copy.deepcopy(DEFAULTS)
+    for name in REGISTRY:
+        out["strategy"][name] = strategy_defaults(name)
+    return out
 
 
 def merge(base: dict, update: dict, prefix: str = "") -> dict:
@@ -115,10 +124,10 @@ def load_preset(name_or_path: str | Path) -> tuple[dict, str]:
 
 
 def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | None = None,
-                   backend: str | None = None) -> dict:
+                   backend: str | None = None, strategy: str | None = None) -> dict:
     """Defaults <- preset <- --set overrides <- --seed/--backend, then validated."""
     raw, name = load_preset(preset)
-    cfg = merge(DEFAULTS, raw)
+    cfg = merge(defaults(), raw)
     if "name" not in raw.get("run", {}):
         cfg["run"]["name"] = name
     for text in overrides:
@@ -127,6 +136,8 @@ def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | No
         cfg = merge(cfg, {"evolve": {"seed": seed}})
     if backend is not None:
         cfg = merge(cfg, {"evolve": {"backend": backend}})
+    if strategy is not None:
+        cfg = merge(cfg, {"strategy": {"name": strategy}})
     validate(cfg)
     return cfg
 
@@ -155,8 +166,6 @@ def validate(cfg: dict) -> None:
     if cfg["evolve"]["batch_size"] > n_train:
         raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
                           f"({n_train} samples); allowed: 1..{n_train}")
-    if cfg["strategy"]["mirrored"] and cfg["strategy"]["popsize"] % 2:
-        raise ConfigError(f"strategy.popsize must be even with mirrored sampling, got {cfg['strategy']['popsize']}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
     for key, value in cfg["model"]["params"].items():

@@ -13,12 +13,14 @@ from tqdm import tqdm
 from . import fitness
 from .config import ConfigError
 from .data.randman import RandmanConfig, make_randman
-from .data.spikes import SpikeData, minibatches
+from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model
 from .rundir import MetricsLog
 from .sim.evaluator import PopulationEvaluator
-from .strategies.es import OpenAIES
+from .checkpoint import LoopState, save_checkpoint
+from .strategies import make_strategy
+from .strategies.base import Strategy
 
 if not hasattr(creator, "FitnessMin"):
     creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
@@ -47,10 +49,12 @@ def make_layout(cfg: dict, model: ModelSpec) -> GenomeLayout:
         raise ConfigError(str(err)) from None
 
 
-def make_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> OpenAIES:
-    s = cfg["strategy"]
-    return OpenAIES(centroid, sigma=s["sigma"], lr=s["lr"], popsize=s["popsize"], mirrored=s["mirrored"],
-                    weight_decay=s["weight_decay"], rng=rng)
+def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> Strategy:
+    name = cfg["strategy"]["name"]
+    try:
+        return make_strategy(name, centroid, rng, cfg["strategy"][name])
+    except ValueError as err:
+        raise ConfigError(f"strategy.{name}: {err}") from None
 
 
 @dataclass
@@ -67,7 +71,12 @@ class Scorer:
         self.loss_fn, self.needs_trace = fitness.get_loss(self.loss_name)
 
     def batch(self, genomes: np.ndarray, data: SpikeData) -> tuple[np.ndarray, np.ndarray]:
-        """(loss, accuracy) per genome on one batch."""
+        """(loss, accuracy) per genome on one batch, in evaluator-sized chunks of genomes."""
+        genomes = np.atleast_2d(np.asarray(genomes, dtype=np.float64))
+        P = self.evaluator.population
+        if len(genomes) > P:
+            parts = [self.batch(genomes[k:k + P], data) for k in range(0, len(genomes), P)]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         r = self.evaluator.evaluate(self.layout.decode(genomes), data.raster)
         if self.needs_trace:
             loss = self.loss_fn(r.trace, data.labels, margin=self.margin)
@@ -91,6 +100,15 @@ class Scorer:
         return sum(losses) / len(data), np.concatenate(preds)
 
 
+def batch_indices(n: int, batch_size: int, seed: int, gen: int) -> np.ndarray:
+    """The samples of generation ``gen``: epochs are fresh permutations drawn
+    from (seed, epoch) alone, so a resumed run sees the same batches."""
+    per_epoch = n // batch_size
+    epoch, k = divmod(gen, per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[k * batch_size:(k + 1) * batch_size]
+
+
 @dataclass
 class TrainingResult:
     best_genome: np.ndarray
@@ -103,63 +121,80 @@ class TrainingResult:
     history: list[dict] = field(default_factory=list)
 
 
-def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: OpenAIES,
-          batch_rng: np.random.Generator, metrics: MetricsLog | None = None) -> TrainingResult:
+def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Strategy, batch_seed: int,
+          metrics: MetricsLog | None = None, run_dir: Path | None = None, loop: LoopState | None = None) -> TrainingResult:
     """Run the strategy until the generation budget, the target validation
-    accuracy, or the patience (in validations without improvement) ends it."""
+    accuracy, or the patience (in validations without improvement) ends it.
+    With ``run_dir`` a checkpoint is written after every validation; ``loop``
+    continues from one."""
     ev = cfg["evolve"]
     train_data, val = splits["train"], splits["val"]
-    eval_every = ev["eval_every"] or max(1, len(train_data) // ev["batch_size"])  # default: once per epoch
+    per_epoch = len(train_data) // ev["batch_size"]
+    eval_every = ev["eval_every"] or per_epoch  # default: once per epoch
     toolbox = base.Toolbox()
     toolbox.register("generate", strategy.generate, creator.Individual)
     toolbox.register("update", strategy.update)
     stats = tools.Statistics(lambda ind: ind.fitness.values[0])
     for name, fn in (("avg", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
         stats.register(name, fn)
+    loop = loop or LoopState(best_genome=strategy.centroid.copy())
     logbook = tools.Logbook()
-    logbook.header = ["gen", "avg", "min", "train_acc", "val_acc"]
+    for rec in loop.records:
+        logbook.record(**rec)
     hof = tools.HallOfFame(1, similar=np.array_equal)
-    batches = minibatches(train_data, ev["batch_size"], batch_rng)
-    best = (strategy.centroid.copy(), -1.0, -1)
-    stale, stop_reason, t0 = 0, "generation budget", time.time()
-    bar = tqdm(range(ev["generations"]), disable=not ev["progress"], desc=cfg["run"]["name"], unit="gen",
-               dynamic_ncols=True)
-    gen = 0
+    if loop.hof_genome is not None:
+        ind = creator.Individual(loop.hof_genome)
+        ind.fitness.values = (loop.hof_loss,)
+        hof.insert(ind)
+    t0 = time.time()
+    bar = tqdm(range(loop.gen, ev["generations"]), disable=not ev["progress"], desc=cfg["run"]["name"], unit="gen",
+               dynamic_ncols=True, initial=loop.gen, total=ev["generations"])
     for gen in bar:
-        batch = next(batches)
+        batch = train_data.subset(batch_indices(len(train_data), ev["batch_size"], batch_seed, gen))
         population = toolbox.generate()
         losses, accs = scorer.batch(np.asarray(population), batch)
-        for ind, loss in zip(population, losses):
+        for ind, loss, acc in zip(population, losses, accs):
             ind.fitness.values = (float(loss),)
+            ind.accuracy = float(acc)
         hof.update(population)
-        toolbox.update(population)
+        toolbox.update(population, evaluate=lambda genomes, b=batch: scorer.batch(genomes, b))
+        if (gen + 1) % per_epoch == 0:
+            strategy.end_epoch()
         record = stats.compile(population)
         row = {"gen": gen, "loss_mean": record["avg"], "loss_min": record["min"], "loss_max": record["max"],
                "loss_std": record["std"], "train_acc": float(accs.mean()), "best_train_acc": float(accs.max()),
-               "val_acc": None, "val_loss": None, "sigma": cfg["strategy"]["sigma"]}
-        if (gen + 1) % eval_every == 0 or gen == ev["generations"] - 1:
+               "val_acc": None, "val_loss": None}
+        validate = (gen + 1) % eval_every == 0 or gen == ev["generations"] - 1
+        if validate:
             val_loss, val_pred = scorer.dataset(strategy.centroid, val)
-            val_acc = float(np.mean(val_pred == val.labels))
-            row.update(val_acc=val_acc, val_loss=val_loss)
-            if val_acc > best[1]:
-                best, stale = (strategy.centroid.copy(), val_acc, gen), 0
+            row.update(val_acc=float(np.mean(val_pred == val.labels)), val_loss=val_loss)
+            if row["val_acc"] > loop.best_val:
+                loop.best_genome, loop.best_val, loop.best_gen, loop.stale = (
+                    strategy.centroid.copy(), row["val_acc"], gen, 0)
             else:
-                stale += 1
+                loop.stale += 1
         row["wall_seconds"] = time.time() - t0
         logbook.record(gen=gen, avg=record["avg"], min=record["min"], train_acc=row["train_acc"],
                        val_acc=row["val_acc"])
         if metrics is not None:
             metrics.append(row)
         bar.set_postfix(loss=f"{record['avg']:.4f}", train=f"{row['train_acc']:.3f}",
-                        val=f"{best[1]:.3f}" if best[1] >= 0 else "-", refresh=False)
+                        val=f"{loop.best_val:.3f}" if loop.best_val >= 0 else "-", refresh=False)
+        loop.gen = gen + 1
         if row["val_acc"] is not None and row["val_acc"] >= ev["target_val_accuracy"]:
-            stop_reason = f"validation accuracy reached {ev['target_val_accuracy']}"
-            break
-        if ev["patience"] and stale >= ev["patience"]:
-            stop_reason = f"no validation improvement in {ev['patience']} validations"
+            loop.stop_reason = f"validation accuracy reached {ev['target_val_accuracy']}"
+        elif validate and ev["patience"] and loop.stale >= ev["patience"]:
+            loop.stop_reason = f"no validation improvement in {ev['patience']} validations"
+        elif loop.gen == ev["generations"]:
+            loop.stop_reason = "generation budget"
+        if validate and run_dir is not None:
+            loop.records = list(logbook)
+            loop.hof_genome, loop.hof_loss = np.asarray(hof[0]).copy(), float(hof[0].fitness.values[0])
+            save_checkpoint(run_dir, strategy.state_dict(), loop)
+        if loop.stop_reason:
             break
     bar.close()
-    return TrainingResult(best[0], best[1], best[2], gen + 1, logbook, hof, stop_reason,
+    return TrainingResult(loop.best_genome, loop.best_val, loop.best_gen, loop.gen, logbook, hof, loop.stop_reason,
                           metrics.rows if metrics else [])
 
 
@@ -178,20 +213,22 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
     return model, layout, splits
 
 
-def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout) -> Scorer:
+def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: int) -> Scorer:
+    """The evaluator holds ``population`` individuals (the strategy's popsize);
+    larger requests are evaluated in chunks."""
     f = cfg["fitness"]
     _, needs_trace = fitness.get_loss(f["loss"])
-    evaluator = PopulationEvaluator(model, layout.layer_sizes, cfg["strategy"]["popsize"],
+    evaluator = PopulationEvaluator(model, layout.layer_sizes, population,
                                     cfg["evolve"]["batch_size"], cfg["data"]["n_steps"],
                                     backend=cfg["evolve"]["backend"], record_trace=needs_trace)
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"])
 
 
 def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
-    """Independent generators for initialisation, the strategy and minibatches."""
-    init, strat, batches = np.random.SeedSequence(seed).spawn(3)
-    return {"init": np.random.default_rng(init), "strategy": np.random.default_rng(strat),
-            "batches": np.random.default_rng(batches)}
+    """Independent generators for initialisation and the strategy (minibatches
+    are drawn from (seed, epoch), see :func:`batch_indices`)."""
+    init, strat = np.random.SeedSequence(seed).spawn(2)
+    return {"init": np.random.default_rng(init), "strategy": np.random.default_rng(strat)}
 
 
 def model_text(model: ModelSpec) -> str:

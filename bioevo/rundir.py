@@ -56,19 +56,34 @@ class MetricsLog:
     """Per-generation metrics, appended to metrics.csv as they come."""
 
     FIELDS = ["gen", "loss_mean", "loss_min", "loss_max", "loss_std", "train_acc", "best_train_acc",
-              "val_acc", "val_loss", "sigma", "wall_seconds"]
+              "val_acc", "val_loss", "wall_seconds"]
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, resume_from: int | None = None) -> None:
+        """A new log, or with ``resume_from`` the existing one cut back to the
+        generations before it (those after the checkpoint are run again)."""
         self.path = path
         self.rows: list[dict] = []
-        with open(path, "w", newline="") as f:
+        if resume_from is not None and path.exists():
+            with open(path, newline="") as f:
+                kept = [r for r in csv.DictReader(f) if int(r["gen"]) < resume_from]
+            self.rows = [{k: (float(v) if v not in ("", None) else None) for k, v in r.items()} for r in kept]
+            for r in self.rows:
+                r["gen"] = int(r["gen"])
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as f:
             csv.writer(f).writerow(self.FIELDS)
+            writer = csv.DictWriter(f, self.FIELDS, extrasaction="ignore")
+            writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in self.FIELDS} for r in self.rows)
+        os.replace(tmp, path)
 
-    def append(self, row: dict) -> None:
-        self.rows.append(row)
+    def _write(self, row: dict) -> None:
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, self.FIELDS, extrasaction="ignore").writerow(
                 {k: ("" if row.get(k) is None else row[k]) for k in self.FIELDS})
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        self._write(row)
 
 
 def save_genome(path: Path, genome: np.ndarray, layout: GenomeLayout, cfg: dict, model_toml: str,

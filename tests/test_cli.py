@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from bioevo.config import ConfigError, resolve_config
+from bioevo.evolve import make_configured_strategy
 from bioevo.rundir import load_genome
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--set", "data.split=[24, 8, 8]", "--set", "strategy.popsize=4", "--set", "evolve.batch_size=16",
+TINY = ["--set", "data.split=[24, 8, 8]", "--set", "strategy.es.popsize=4", "--set", "evolve.batch_size=16",
         "--set", "evolve.generations=3", "--set", "model.hidden=8", "--quiet"]
 
 
@@ -102,8 +103,9 @@ def test_overrides_and_preset_values():
     assert cfg["data"]["n_classes"] == 10 and cfg["evolve"]["generations"] == 7 and cfg["evolve"]["seed"] == 3
     assert cfg["model"]["params"] == {"hidden.tau_mem": 20} and cfg["genome"]["evolve"] == ["hidden.tau_mem"]
     assert cfg["evolve"]["backend"] == "runtime"
-    with pytest.raises(ConfigError, match="strategy.popsize must be even"):
-        resolve_config("randman-2", ["strategy.popsize=5"])
+    cfg = resolve_config("randman-2", ["strategy.es.popsize=5"])
+    with pytest.raises(ConfigError, match="strategy.es: .*popsize"):
+        make_configured_strategy(cfg, np.zeros(10), np.random.default_rng(0))
 
 
 def test_user_preset_file(tmp_path):

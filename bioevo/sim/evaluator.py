@@ -97,7 +97,8 @@ class PopulationEvaluator:
     def _build_key(self) -> str:
         spec = {"model": asdict(self.model) | {"source": ""}, "sizes": self.layer_sizes, "P": self.population,
                 "B": self.batch, "T": self.n_steps, "trace": self.record_trace, "spikes": self.record_spikes,
-                "brian2": b2.__version__, "format": _BUILD_FORMAT}
+                "brian2": b2.__version__, "format": _BUILD_FORMAT,
+                "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
         return f"{self.model.name}-P{self.population}-B{self.batch}-T{self.n_steps}-{digest}"
 

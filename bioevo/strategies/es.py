@@ -11,16 +11,27 @@ must be declared with ``weights=(-1.0,)``::
 The ES is rank based, so only the order of the losses matters (robust to loss
 scale and outliers; NaN losses sort last, i.e. are treated as worst).
 All state is explicit (``state_dict``/``load_state_dict``) so long runs can be
-checkpointed to HDF5 and resumed bit-identically.
+checkpointed to HDF5 (``base.write_state``/``base.read_state``) and resumed
+bit-identically.  It follows the protocol of :mod:`bioevo.strategies.base`:
+``update(population, evaluate=None)`` ignores ``evaluate`` and ``end_epoch()``
+does nothing (``sigma`` and ``lr`` are fixed).
+
+``mirrored=True`` is the OpenAI-ES with antithetic sampling; ``mirrored=False``
+is the plain score-function ES (independent Gaussian perturbations, same rank
+shaping and Adam step), the report's plain-ES baseline.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["OpenAIES", "compute_centered_ranks"]
+from .base import Evaluate, losses_of, rng_from_json, rng_state_to_json
+
+__all__ = ["DEFAULTS", "OpenAIES", "compute_centered_ranks"]
+
+#: The hyperparameters a preset may set under ``[strategy.es]``, with their defaults.
+DEFAULTS: dict[str, Any] = {"popsize": 64, "sigma": 0.05, "lr": 0.02, "mirrored": True, "weight_decay": 0.0}
 
 
 def compute_centered_ranks(losses: np.ndarray) -> np.ndarray:
@@ -37,29 +48,6 @@ def compute_centered_ranks(losses: np.ndarray) -> np.ndarray:
     ranks = np.empty(n, dtype=np.float64)
     ranks[np.argsort(x, kind="stable")] = np.arange(n, dtype=np.float64)
     return ranks / (n - 1) - 0.5
-
-
-def _rng_state_to_json(rng: np.random.Generator) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.integer):
-            return int(o)
-        raise TypeError(f"cannot serialise {type(o)!r}")
-
-    return json.dumps(rng.bit_generator.state, default=default)
-
-
-def _rng_from_json(s: str | bytes) -> np.random.Generator:
-    if isinstance(s, bytes):
-        s = s.decode("utf-8")
-    state = json.loads(str(s))
-    bitgen_cls = getattr(np.random, state["bit_generator"])
-    bitgen = bitgen_cls()
-    if "key" in state.get("state", {}):  # MT19937 wants an array key
-        state["state"]["key"] = np.asarray(state["state"]["key"], dtype=np.uint32)
-    bitgen.state = state
-    return np.random.Generator(bitgen)
 
 
 class OpenAIES:
@@ -81,12 +69,12 @@ class OpenAIES:
     def __init__(
         self,
         centroid: np.ndarray,
-        sigma: float,
-        lr: float,
-        popsize: int,
+        sigma: float = DEFAULTS["sigma"],
+        lr: float = DEFAULTS["lr"],
+        popsize: int = DEFAULTS["popsize"],
         *,
-        mirrored: bool = True,
-        weight_decay: float = 0.0,
+        mirrored: bool = DEFAULTS["mirrored"],
+        weight_decay: float = DEFAULTS["weight_decay"],
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
@@ -95,6 +83,10 @@ class OpenAIES:
         centroid = np.array(centroid, dtype=np.float64).ravel()
         if centroid.size == 0:
             raise ValueError("centroid must not be empty")
+        if not np.all(np.isfinite(centroid)):
+            raise ValueError("centroid must be finite")
+        if int(popsize) != popsize:
+            raise ValueError(f"popsize must be an integer, got {popsize!r}")
         popsize = int(popsize)
         if popsize < 2:
             raise ValueError(f"popsize must be >= 2, got {popsize}")
@@ -104,6 +96,12 @@ class OpenAIES:
             raise ValueError(f"sigma must be > 0, got {sigma}")
         if not lr > 0:
             raise ValueError(f"lr must be > 0, got {lr}")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
+            raise ValueError(f"beta1 and beta2 must be in [0, 1), got {beta1}, {beta2}")
+        if not eps > 0:
+            raise ValueError(f"eps must be > 0, got {eps}")
         self.centroid: np.ndarray = centroid
         self.sigma = float(sigma)
         self.lr = float(lr)
@@ -137,8 +135,11 @@ class OpenAIES:
         self.noise = noise
         return [ind_init(self.centroid + self.sigma * e) for e in noise]
 
-    def update(self, population: Sequence[Any]) -> None:
+    def update(self, population: Sequence[Any], evaluate: Evaluate | None = None) -> None:
         """One Adam step from the losses ``ind.fitness.values[0]`` of the last generated population.
+
+        ``evaluate`` (protocol of :mod:`.base`) is accepted and ignored: the ES
+        never scores extra candidates.
 
         The population must be the list from the last ``generate`` in the same
         order (the stored noise is matched by position); a reordered or
@@ -153,9 +154,7 @@ class OpenAIES:
         expected = self.centroid + self.sigma * self.noise
         if values.shape != expected.shape or not np.allclose(values, expected, rtol=1e-6, atol=1e-3 * self.sigma):
             raise ValueError("population does not match the last generate() (reordered or modified individuals?)")
-        if not all(ind.fitness.valid for ind in population):
-            raise ValueError("all individuals must have a valid fitness before update()")
-        losses = np.array([ind.fitness.values[0] for ind in population], dtype=np.float64)
+        losses = losses_of(population)
 
         utility = -compute_centered_ranks(losses)  # lowest loss -> +0.5
         grad = utility @ self.noise / (len(losses) * self.sigma)  # ascent direction
@@ -169,6 +168,9 @@ class OpenAIES:
         decay = self.lr * self.weight_decay * self.centroid
         self.centroid = self.centroid + step - decay
         self.noise = None
+
+    def end_epoch(self) -> None:
+        """Nothing to anneal: ``sigma`` and ``lr`` are fixed."""
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume: plain numpy arrays, Python scalars and one JSON string.
@@ -190,7 +192,7 @@ class OpenAIES:
             "beta1": self.beta1,
             "beta2": self.beta2,
             "eps": self.eps,
-            "rng_state": _rng_state_to_json(self.rng),
+            "rng_state": rng_state_to_json(self.rng),
         }
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
@@ -214,7 +216,7 @@ class OpenAIES:
         self.beta1 = float(d["beta1"])
         self.beta2 = float(d["beta2"])
         self.eps = float(d["eps"])
-        self.rng = _rng_from_json(d["rng_state"])
+        self.rng = rng_from_json(d["rng_state"])
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any]) -> "OpenAIES":
