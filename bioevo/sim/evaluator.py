@@ -16,8 +16,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
-import uuid
 import weakref
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..genome import NetworkParameters
 from ..model import ModelSpec
-from .network import BrianNetwork, build_network, run_duration
+from .network import READOUT_MAX, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime")
 _BUILD_FORMAT = 1  # bump when the generated network changes shape
@@ -79,12 +79,23 @@ class PopulationEvaluator:
         backend: str = "cpp",
         record_trace: bool = False,
         record_spikes: bool = False,
+        workers: int | None = None,
     ) -> None:
+        """``workers``: cpp only, how many copies of the compiled binary run at
+        once, each on its share of the population (default: 2 on machines with
+        two or more cores, which measured ~1.7x faster than one; 1 for runtime)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
         if population < 1 or batch < 1 or n_steps < 1:
             raise ValueError(f"population, batch and n_steps must be >= 1, got {population}, {batch}, {n_steps}")
         self.model, self.layer_sizes = model, dict(layer_sizes)
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1) if backend == "cpp" else 1
+        if workers < 1 or (backend == "runtime" and workers != 1):
+            raise ValueError(f"workers must be >= 1 (and 1 for the runtime backend), got {workers}")
+        self.workers = min(workers, population)
+        self._per_worker = -(-population // self.workers)  # individuals in the built network
+        population = self._per_worker * self.workers
         self.population, self.batch, self.n_steps = population, batch, n_steps
         self.backend, self.record_trace, self.record_spikes = backend, record_trace, record_spikes
         self.n_out = self.layer_sizes[model.readout_layer]
@@ -95,12 +106,12 @@ class PopulationEvaluator:
 
     # ------------------------------------------------------------------ build
     def _build_key(self) -> str:
-        spec = {"model": asdict(self.model) | {"source": ""}, "sizes": self.layer_sizes, "P": self.population,
+        spec = {"model": asdict(self.model) | {"source": ""}, "sizes": self.layer_sizes, "P": self._per_worker,
                 "B": self.batch, "T": self.n_steps, "trace": self.record_trace, "spikes": self.record_spikes,
                 "brian2": b2.__version__, "format": _BUILD_FORMAT,
                 "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        return f"{self.model.name}-P{self.population}-B{self.batch}-T{self.n_steps}-{digest}"
+        return f"{self.model.name}-P{self._per_worker}-B{self.batch}-T{self.n_steps}-{digest}"
 
     def _build_cpp(self) -> None:
         global _cpp_builds
@@ -113,7 +124,7 @@ class PopulationEvaluator:
         self._build_number = _cpp_builds
         self._device = device
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-        self.net = build_network(self.model, self.layer_sizes, self.population, self.batch, self.n_steps,
+        self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
                                  self.record_trace, self.record_spikes)
         network = b2.Network(self.net.objects())
         network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
@@ -123,10 +134,15 @@ class PopulationEvaluator:
         with _locked(self._lock, exclusive=True):
             device.build(directory=str(self.project_dir), compile=True, run=False, with_output=False)
         b2.set_device("runtime")  # leave the global device usable for runtime networks
-        # Each evaluator (and process) keeps its own results and input files.
-        self._results_name = f"results-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._results_dir = self.project_dir / self._results_name
-        self._results_dir.mkdir(parents=True, exist_ok=True)
+        # Each evaluator (and process) keeps its own results and input files, one folder per worker,
+        # in memory (/dev/shm) where there is one: the binary rereads them every generation.
+        shm = Path("/dev/shm")
+        scratch = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        _remove_orphaned_scratch(Path(scratch or tempfile.gettempdir()))
+        self._results_dir = Path(tempfile.mkdtemp(prefix=f"bioevo-{os.getpid()}-", dir=scratch))
+        self._worker_dirs = [self._results_dir / f"w{k}" for k in range(self.workers)]
+        for d in self._worker_dirs:
+            d.mkdir(parents=True, exist_ok=True)
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._results_dir), True)
 
     def _build_runtime(self) -> None:
@@ -144,7 +160,8 @@ class PopulationEvaluator:
 
     # --------------------------------------------------------------- evaluate
     def _flat_values(self, params: NetworkParameters) -> dict[tuple[str, str], np.ndarray]:
-        """(group name, variable) -> flat float64 array in Brian's neuron/synapse order."""
+        """(group name, variable) -> float64 array (P, values per individual) in
+        Brian's neuron/synapse order; an individual's rows are contiguous."""
         values = {}
         for syn in self.model.synapses:
             values[(syn, "w")] = params.weights[syn]
@@ -155,18 +172,18 @@ class PopulationEvaluator:
                 values[(layer.name, name)] = value
         out = {}
         for key, value in values.items():
-            value = np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
-            expected = self._size_of(*key)
+            value = np.ascontiguousarray(value, dtype=np.float64)
+            expected = self.population * self._per_individual(*key)
             if value.size != expected:
-                raise ValueError(f"{key[0]}.{key[1]}: got {value.size} values, the network has {expected}")
-            out[key] = value
+                raise ValueError(f"{key[0]}.{key[1]}: got {value.size} values, the network needs {expected}")
+            out[key] = value.reshape(self.population, -1)
         return out
 
-    def _size_of(self, group: str, var: str) -> int:
+    def _per_individual(self, group: str, var: str) -> int:
         if group in self.net.synapses:
-            layer = self.model.synapses[group]
-            return self.population * self.layer_sizes[layer.source] * self.layer_sizes[layer.target]
-        return self.population * self.layer_sizes[group]
+            syn = self.model.synapses[group]
+            return self.layer_sizes[syn.source] * self.layer_sizes[syn.target]
+        return self.layer_sizes[group]
 
     def evaluate(self, params: NetworkParameters, raster: np.ndarray) -> Readouts:
         """Simulate every individual of ``params`` on every sample of ``raster``
@@ -194,47 +211,83 @@ class PopulationEvaluator:
         return self._collect(n_ind, n_samples)
 
     def _run_cpp(self, values: dict, inputs: np.ndarray) -> None:
+        """Start one binary per worker on its slice of the population, then wait
+        for all; the binary reports bad argument files only on stderr, so any
+        stderr output is an error."""
         if self._build_number != _cpp_builds:
             raise RuntimeError("this cpp evaluator was superseded by a newer cpp build in the same process "
                                "(Brian2 holds one standalone project per process)")
-        args = []
-        for (group, var), value in [*values.items(), (("input_raster", "values"), inputs.ravel())]:
-            path = self._results_dir / f"arg_{group}_{var}.dat"
-            value.astype(np.float64).tofile(path)
-            args.append(f"{group}.{var}={path}")
+        binary = str(self.project_dir / "main")
+        input_file = self._results_dir / "input_raster.dat"  # shared by all workers
+        inputs.tofile(input_file)
+        procs = []
         with _locked(self._lock, exclusive=False):
-            self._device.run(directory=str(self.project_dir), results_directory=self._results_name,
-                             with_output=False, run_args=args)
+            for k, wdir in enumerate(self._worker_dirs):
+                share = slice(k * self._per_worker, (k + 1) * self._per_worker)
+                args = [binary, "--results_dir", f"{wdir}/", f"input_raster.values={input_file}"]
+                for (group, var), value in values.items():
+                    path = wdir / f"arg_{group}_{var}.dat"
+                    value[share].tofile(path)
+                    args.append(f"{group}.{var}={path}")
+                procs.append(subprocess.Popen(args, cwd=self.project_dir, stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.PIPE))
+            errors = [(p.wait(), p.stderr.read().decode(errors="replace").strip()) for p in procs]
+        for p in procs:
+            p.stderr.close()
+        for code, err in errors:
+            if code or err:
+                raise RuntimeError(f"Brian2 binary in {self.project_dir} failed (exit {code}): {err[:500]}")
 
     def _run_runtime(self, values: dict, inputs: np.ndarray) -> None:
         self._network.restore("initial")
         for (group, var), value in values.items():
             obj = self.net.synapses.get(group) or self.net.groups[group]
-            obj.variables[var].set_value(value)
+            obj.variables[var].set_value(value.ravel())
         self.net.inputs.values[:] = inputs
         self._network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
 
+    def _read(self, variable, worker: int) -> np.ndarray:
+        """A recorded array of one worker: from its results files (cpp) or memory (runtime)."""
+        if self.backend == "runtime":
+            return np.asarray(variable.get_value())
+        path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
+        return np.fromfile(path, dtype=variable.dtype)
+
     def _collect(self, n_ind: int, n_samples: int) -> Readouts:
-        P, B, T, O = self.population, self.batch, self.n_steps, self.n_out
-        raw = np.asarray(self.net.max_monitor.variables["readout_max"].get_value())  # (t, P*O)
-        vmax = raw[1 : B + 1].reshape(B, P, O).transpose(1, 0, 2)
-        trace = None
-        if self.net.trace_monitor is not None:
-            var = self.model.readout_variable
-            raw = np.asarray(self.net.trace_monitor.variables[var].get_value())[: B * T]
-            trace = raw.reshape(B, T, P, O).transpose(2, 0, 1, 3)[:n_ind, :n_samples]
-        counts = None
-        if self.net.spike_monitors:
-            counts = {}
+        Pw, B, T, O = self._per_worker, self.batch, self.n_steps, self.n_out
+        vmax, trace, counts = [], [], {name: [] for name in self.net.spike_monitors}
+        for k in range(self.workers):
+            raw = self._read(self.net.max_monitor.variables[READOUT_MAX], k).reshape(-1, Pw * O)
+            vmax.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
+            if self.net.trace_monitor is not None:
+                var = self.net.trace_monitor.variables[self.model.readout_variable]
+                raw = self._read(var, k).reshape(-1, Pw * O)[: B * T]
+                trace.append(raw.reshape(B, T, Pw, O).transpose(2, 0, 1, 3))
             for name, mon in self.net.spike_monitors.items():
                 n = self.layer_sizes[name]
-                idx = np.asarray(mon.variables["i"].get_value())
-                step = np.round(np.asarray(mon.variables["t"].get_value()) / (self.model.dt * 1e-3)).astype(np.int64)
+                idx = self._read(mon.variables["i"], k)
+                step = np.round(self._read(mon.variables["t"], k) / (self.model.dt * 1e-3)).astype(np.int64)
                 keep = step < B * T
-                c = np.zeros((P, B, n), dtype=np.int64)
+                c = np.zeros((Pw, B, n), dtype=np.int64)
                 np.add.at(c, (idx[keep] // n, step[keep] // T, idx[keep] % n), 1)
-                counts[name] = c[:n_ind, :n_samples]
-        return Readouts(vmax[:n_ind, :n_samples].copy(), trace, counts)
+                counts[name].append(c)
+        return Readouts(
+            np.concatenate(vmax)[:n_ind, :n_samples].copy(),
+            np.concatenate(trace)[:n_ind, :n_samples].copy() if trace else None,
+            {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in counts.items()} or None,
+        )
+
+
+def _remove_orphaned_scratch(root: Path) -> None:
+    """Scratch folders of processes that died without cleaning up (SIGKILL)."""
+    for path in root.glob("bioevo-*-*"):
+        try:
+            pid = int(path.name.split("-")[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, PermissionError, OSError):
+            continue
 
 
 def _pad_population(params: NetworkParameters, population: int) -> NetworkParameters:
