@@ -42,7 +42,7 @@ def _assert_same_state(a, b):
 
 def test_defaults():
     assert DEFAULTS == {"popsize": 16, "step": 0.1, "t_init": 1.0, "t_final": 1e-3, "cooling": 0.95,
-                        "adapt_step": False}
+                        "adapt_step": False, "rescore": False}
     sa = SimulatedAnnealing(np.zeros(3), 0)
     assert (sa.popsize, sa.step, sa.temperature, sa.x_loss) == (16, 0.1, 1.0, None)
 
@@ -218,3 +218,20 @@ def test_hdf5_round_trip_continues_identically(tmp_path, n_before, pending):
     np.testing.assert_array_equal(pops[0], pops[2])
     _assert_same_state(a.state_dict(), b.state_dict())
     _assert_same_state(a.state_dict(), c.state_dict())
+
+
+def test_rescore_puts_the_current_state_first_in_every_generation():
+    """With minibatch losses x must be re-scored on each batch, so it leads every generation."""
+    sa = SimulatedAnnealing(np.array([1.0, 2.0]), 0, popsize=3, rescore=True)
+    for losses in ([5.0, 4.0, 6.0], [9.0, 8.5, 9.5]):
+        pop = sa.generate(creator.Individual)
+        assert len(pop) == 3 and np.array_equal(np.asarray(pop[0]), sa.centroid)
+        x_before = sa.centroid.copy()
+        for ind, loss in zip(pop, losses):
+            ind.fitness.values = (loss,)
+        sa.update(pop)
+        # the proposal at index 1 is downhill relative to x's loss on the SAME batch: accepted
+        assert np.array_equal(sa.centroid, np.asarray(pop[1])) and not np.array_equal(sa.centroid, x_before)
+        assert sa.x_loss == losses[1]
+    with pytest.raises(ValueError, match="rescore needs popsize >= 2"):
+        SimulatedAnnealing(np.zeros(2), 0, popsize=1, rescore=True)

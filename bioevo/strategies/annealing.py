@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "t_final": 1e-3,
     "cooling": 0.95,
     "adapt_step": False,
+    "rescore": False,
 }
 
 #: ``adapt_step``: a smooth 1/5th success rule, ``step *= exp((success - 1/5) / 3)``
@@ -62,7 +63,10 @@ class SimulatedAnnealing:
        ``max(t_final, t_init * cooling**k)``.
 
     Losses of different generations are compared as they are: with minibatch
-    losses ``x_loss`` is the loss on the batch where ``x`` was scored.
+    losses ``x_loss`` is the loss on the batch where ``x`` was scored, unless
+    ``rescore``: then every generation has ``x`` as candidate 0 (``n = popsize
+    - 1`` proposals) and ``x_loss`` is always from the current batch, so a
+    lucky batch cannot pin the chain (use it with minibatches).
     ``end_epoch`` does nothing (cooling is per update).
     ``last_accepted``, ``n_accepted`` and ``n_updates`` record the Metropolis
     outcomes (``last_accepted`` is None when an update had no proposal).
@@ -74,7 +78,8 @@ class SimulatedAnnealing:
     def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, *,
                  popsize: int = DEFAULTS["popsize"], step: float = DEFAULTS["step"],
                  t_init: float = DEFAULTS["t_init"], t_final: float = DEFAULTS["t_final"],
-                 cooling: float = DEFAULTS["cooling"], adapt_step: bool = DEFAULTS["adapt_step"]) -> None:
+                 cooling: float = DEFAULTS["cooling"], adapt_step: bool = DEFAULTS["adapt_step"],
+                 rescore: bool = DEFAULTS["rescore"]) -> None:
         self.popsize = _int_param("popsize", popsize, 1)
         self.step_init = _float_param("step", step, low=0.0, low_open=True)
         self.t_init = _float_param("t_init", t_init, low=0.0, low_open=True)
@@ -85,6 +90,11 @@ class SimulatedAnnealing:
         if not isinstance(adapt_step, (bool, np.bool_)):
             raise ValueError(f"adapt_step must be True or False, got {adapt_step!r}")
         self.adapt_step = bool(adapt_step)
+        if not isinstance(rescore, (bool, np.bool_)):
+            raise ValueError(f"rescore must be True or False, got {rescore!r}")
+        if rescore and self.popsize < 2:
+            raise ValueError(f"rescore needs popsize >= 2 (x plus at least one proposal), got {popsize!r}")
+        self.rescore = bool(rescore)
         self.centroid: np.ndarray = _centroid(centroid)
         self.rng: np.random.Generator = np.random.default_rng(rng)
         self.x_loss: float | None = None
@@ -101,7 +111,7 @@ class SimulatedAnnealing:
         return int(self.centroid.size)
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        include_x = self.x_loss is None
+        include_x = self.x_loss is None or self.rescore
         z = self.rng.standard_normal((self.popsize - include_x, self.dim))
         rows = [self.centroid.copy()] if include_x else []
         rows += [self.centroid + self.step * zk for zk in z]
@@ -111,11 +121,12 @@ class SimulatedAnnealing:
         x = _genomes(population, self.dim)
         losses = losses_of(population)
         losses = np.where(np.isnan(losses), np.inf, losses)
-        if self.x_loss is None and not np.array_equal(x[0], self.centroid):
-            raise ValueError("the first evaluated generation must have the current state as candidate 0 "
+        rescored = self.x_loss is None or self.rescore
+        if rescored and not np.array_equal(x[0], self.centroid):
+            raise ValueError("this generation must have the current state as candidate 0 "
                              "(use the population from generate())")
         u = float(self.rng.random())
-        if self.x_loss is None:
+        if rescored:
             self.x_loss = float(losses[0])
             x, losses = x[1:], losses[1:]
         all_x = np.vstack([self.centroid[None], x])
@@ -161,6 +172,7 @@ class SimulatedAnnealing:
             "t_final": self.t_final,
             "cooling": self.cooling,
             "adapt_step": self.adapt_step,
+            "rescore": self.rescore,
             "rng_state": rng_state_to_json(self.rng),
         }
 
@@ -169,6 +181,7 @@ class SimulatedAnnealing:
             raise ValueError(f"state is for strategy {d['kind']!r}, not {self.kind!r}")
         hp = {k: d[k] for k in DEFAULTS}
         hp["adapt_step"] = bool(hp["adapt_step"])
+        hp["rescore"] = bool(hp["rescore"])
         fresh = type(self)(d["centroid"], 0, **hp)
         fresh.x_loss = None if d["x_loss"] is None else float(d["x_loss"])
         fresh.best = np.array(d["best"], dtype=np.float64).reshape(fresh.centroid.shape)
@@ -184,7 +197,7 @@ class SimulatedAnnealing:
 
     @classmethod
     def from_state_dict(cls, d: dict[str, Any]) -> "SimulatedAnnealing":
-        obj = cls(d["centroid"], 0, **{k: d[k] for k in DEFAULTS if k != "adapt_step"},
-                  adapt_step=bool(d["adapt_step"]))
+        obj = cls(d["centroid"], 0, **{k: d[k] for k in DEFAULTS if k not in ("adapt_step", "rescore")},
+                  adapt_step=bool(d["adapt_step"]), rescore=bool(d["rescore"]))
         obj.load_state_dict(d)
         return obj
