@@ -35,16 +35,21 @@ class Segment:
     bounds: tuple[float, float] = (-math.inf, math.inf)
     init: str = "homogeneous"  # parameters: initial spread across neurons
     init_spread: float = 0.0  # gamma: 1/sqrt(k) (k=3 -> 0.577); uniform: half-width relative to ref
+    fan_in: int = 0  # weights: inputs per target neuron (0: shape[0])
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
 
+    @property
+    def weight_scale(self) -> float:
+        return self.gain / math.sqrt(self.fan_in or self.shape[0])
+
     def decode(self, g: np.ndarray) -> np.ndarray:
         """(P, size) genome values -> (P, *shape) natural values."""
         g = g.reshape((g.shape[0],) + self.shape)
         if self.kind == "weight":
-            return g * (self.gain / math.sqrt(self.shape[0]))
+            return g * self.weight_scale
         value = self.ref * np.exp(g) if self.transform == "log" else self.ref * (1.0 + g)
         return np.clip(value, *self.bounds)
 
@@ -52,7 +57,7 @@ class Segment:
         """Inverse of :meth:`decode` (inside the bounds)."""
         value = np.asarray(value, dtype=float)
         if self.kind == "weight":
-            return value / (self.gain / math.sqrt(self.shape[0]))
+            return value / self.weight_scale
         return np.log(value / self.ref) if self.transform == "log" else value / self.ref - 1.0
 
     def initial(self, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +80,9 @@ class GenomeLayout:
 
     segments: list[Segment]
     layer_sizes: dict[str, int]
-    fixed: dict[str, float] = field(default_factory=dict)  # '<layer>.<param>' -> value
+    fixed: dict[str, float | list[float]] = field(default_factory=dict)  # '<layer>.<param>' -> value(s)
+    synapse_counts: dict[str, int] = field(default_factory=dict)  # connections per individual, per group
+    fixed_weights: dict[str, float] = field(default_factory=dict)  # 'fixed' synapse groups -> weight
 
     @property
     def size(self) -> int:
@@ -101,28 +108,36 @@ class GenomeLayout:
         neurons: dict[str, dict[str, np.ndarray]] = {}
         for dotted, value in self.fixed.items():
             layer, name = dotted.split(".")
-            neurons.setdefault(layer, {})[name] = np.full((n, self.layer_sizes[layer]), value)
+            neurons.setdefault(layer, {})[name] = np.broadcast_to(
+                np.asarray(value, dtype=float), (n, self.layer_sizes[layer])).copy()
+        for syn, value in self.fixed_weights.items():
+            weights[syn] = np.full((n, self.synapse_counts[syn]), value)
         for seg, sl in zip(self.segments, self.slices().values()):
             decoded = seg.decode(genomes[:, sl])
             if seg.kind == "weight":
-                weights[seg.name[2:]] = decoded
+                syn = seg.name[2:]
+                if seg.size == 1 and self.synapse_counts.get(syn, 1) > 1:  # one shared weight per group
+                    decoded = np.repeat(decoded.reshape(n, 1), self.synapse_counts[syn], axis=1)
+                weights[syn] = decoded
             else:
                 _, layer, name = seg.name.split(".")
                 neurons.setdefault(layer, {})[name] = np.broadcast_to(decoded, (n, self.layer_sizes[layer])).copy()
         return NetworkParameters(weights, neurons)
 
     def to_dict(self) -> dict:
-        return {"segments": [asdict(s) for s in self.segments], "layer_sizes": self.layer_sizes, "fixed": self.fixed}
+        return {"segments": [asdict(s) for s in self.segments], "layer_sizes": self.layer_sizes, "fixed": self.fixed,
+                "synapse_counts": self.synapse_counts, "fixed_weights": self.fixed_weights}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GenomeLayout":
         segs = [Segment(**{**s, "shape": tuple(s["shape"]), "bounds": tuple(s["bounds"])}) for s in d["segments"]]
-        return cls(segs, dict(d["layer_sizes"]), dict(d["fixed"]))
+        return cls(segs, dict(d["layer_sizes"]), dict(d["fixed"]), dict(d.get("synapse_counts", {})),
+                   dict(d.get("fixed_weights", {})))
 
 
 @dataclass
 class NetworkParameters:
-    weights: dict[str, np.ndarray]  # synapses name -> (P, n_pre, n_post)
+    weights: dict[str, np.ndarray]  # synapses name -> (P, n_pre, n_post), or (P, connections) with a condition
     neurons: dict[str, dict[str, np.ndarray]]  # layer -> parameter -> (P, n_neurons)
 
     @property
@@ -139,23 +154,45 @@ def build_layout(
     init: str = "homogeneous",
     init_spread: float = 1 / math.sqrt(3),
     overrides: dict[str, float] | None = None,
+    heterogeneous: list[str] = (),
+    rng: np.random.Generator | None = None,
 ) -> GenomeLayout:
-    """Lay out the genome of ``model``: one weight segment per synapse group,
-    one segment per evolved parameter ('<layer>.<param>', one value per neuron
-    or one shared per layer), every other parameter fixed at its value."""
+    """Lay out the genome of ``model``: one weight segment per evolved synapse
+    group, one segment per evolved parameter ('<layer>.<param>', one value per
+    neuron or one shared per layer), every other parameter fixed at its value
+    -- or, for those in ``heterogeneous``, fixed per neuron at values drawn
+    once from ``init`` with ``rng``."""
     layer_sizes = model.layer_sizes(sizes)
     overrides = dict(overrides or {})
     if init not in INITS:
         raise ValueError(f"genome.init '{init}' is not allowed; allowed: {', '.join(INITS)}")
-    for key in list(overrides) + list(evolve):
+    for key in list(overrides) + list(evolve) + list(heterogeneous):
         model.parameter(key)  # raises a clear error for unknown names
+    both = set(evolve) & set(heterogeneous)
+    if both:
+        raise ValueError(f"{sorted(both)[0]} is both evolved and fixed-heterogeneous; choose one")
+    if heterogeneous and init == "homogeneous":
+        raise ValueError("genome.heterogeneous needs genome.init 'gamma' or 'uniform' to draw the fixed values")
     unknown = set(weight_gain) - set(model.synapses)
     if unknown:
         raise ValueError(f"genome.weight_gain: unknown synapses {sorted(unknown)}; allowed: {', '.join(model.synapses)}")
-    segments = []
+    segments, counts, fixed_weights = [], {}, {}
+    namespace = model.namespace(layer_sizes)  # conditions see constants and layer sizes by layer name
     for syn in model.synapses.values():
-        shape = (layer_sizes[syn.source], layer_sizes[syn.target])
-        segments.append(Segment(f"w.{syn.name}", shape, "weight", gain=float(weight_gain.get(syn.name, 1.0))))
+        n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
+        pre, _ = syn.pairs(n_pre, n_post, namespace)
+        counts[syn.name] = len(pre)
+        if syn.weights == "fixed":
+            fixed_weights[syn.name] = syn.value
+            continue
+        gain = float(weight_gain.get(syn.name, 1.0))
+        if syn.weights == "shared":
+            segments.append(Segment(f"w.{syn.name}", (1,), "weight", gain=gain, fan_in=1))
+        elif syn.condition:
+            segments.append(Segment(f"w.{syn.name}", (len(pre),), "weight", gain=gain,
+                                    fan_in=max(1, round(len(pre) / n_post))))
+        else:
+            segments.append(Segment(f"w.{syn.name}", (n_pre, n_post), "weight", gain=gain))
     fixed = {}
     for layer in model.layers.values():
         for p in layer.parameters.values():
@@ -165,10 +202,15 @@ def build_layout(
                 raise ValueError(f"model parameter '{dotted}' = {value} is outside its bounds {list(p.bounds)}")
             if p.transform == "log" and value <= 0:
                 raise ValueError(f"model parameter '{dotted}' must be positive, got {value}")
+            n = layer_sizes[layer.name] if per_neuron or dotted in heterogeneous else 1
+            segment = Segment(f"p.{dotted}", (n,), "parameter", ref=value, transform=p.transform,
+                              bounds=p.bounds, init=init, init_spread=init_spread)
             if dotted in evolve:
-                n = layer_sizes[layer.name] if per_neuron else 1
-                segments.append(Segment(f"p.{dotted}", (n,), "parameter", ref=value, transform=p.transform,
-                                        bounds=p.bounds, init=init, init_spread=init_spread))
+                segments.append(segment)
+            elif dotted in heterogeneous:
+                if rng is None:
+                    raise ValueError("fixed heterogeneous parameters need an rng to draw them")
+                fixed[dotted] = [float(x) for x in segment.decode(segment.initial(rng)[None])[0]]
             else:
                 fixed[dotted] = value
-    return GenomeLayout(segments, layer_sizes, fixed)
+    return GenomeLayout(segments, layer_sizes, fixed, counts, fixed_weights)

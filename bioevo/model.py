@@ -33,7 +33,7 @@ class ParameterSpec:
 @dataclass(frozen=True)
 class LayerSpec:
     name: str
-    size: str | int  # an int or a name resolved from the network sizes ('hidden', 'classes', 'inputs')
+    size: str | int  # an int, or an expression of the task's sizes and the model's constants ('classes * pool')
     equations: str
     step: str = ""
     method: str = "euler"
@@ -59,39 +59,71 @@ class LayerSpec:
         return out
 
 
+WEIGHT_KINDS = ("matrix", "shared", "fixed")
+
+
 @dataclass(frozen=True)
 class SynapseSpec:
+    """Connections inside one individual.  ``condition`` (numpy, of the
+    within-individual indices ``i``, ``j``, the sizes and the model's
+    constants) selects pairs, default all.  ``weights``: 'matrix' evolves one
+    weight per connection, 'shared' one per synapse group, 'fixed' none
+    (``value`` for every connection)."""
+
     name: str
     source: str  # 'input' or a layer name
     target: str
     on_pre: str
     model: str = "w : 1"
+    condition: str = ""
+    weights: str = "matrix"
+    value: float = 0.0
+    delay: float = 0.0  # ms
+
+    def pairs(self, n_pre: int, n_post: int, namespace: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(pre, post) indices of the connections inside one individual, pre-major order."""
+        i, j = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
+        if not self.condition:
+            return i, j
+        keep = np.broadcast_to(_evaluate(self.condition, {**namespace, "i": i, "j": j}, f"synapses.{self.name}.condition"),
+                               i.shape)
+        return i[keep], j[keep]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     description: str
-    dt: float  # ms
+    dt: float  # ms, the integration step
     layers: dict[str, LayerSpec]
     synapses: dict[str, SynapseSpec]
     readout_layer: str
     readout_variable: str
     source: str = ""
+    input_dt: float = 0.0  # ms, the input raster's step and the readout's recording step (0: dt)
+    constants: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def step_ms(self) -> float:
+        """Duration of one input time step."""
+        return self.input_dt or self.dt
+
+    def namespace(self, sizes: dict[str, int]) -> dict:
+        return {**self.constants, **sizes}
 
     def layer_sizes(self, sizes: dict[str, int]) -> dict[str, int]:
-        """Resolve symbolic layer sizes ('hidden', 'classes') against the task's sizes."""
+        """Resolve layer sizes (ints or expressions such as 'hidden', 'classes * pool')."""
         out = {"input": int(sizes["inputs"])}
         for layer in self.layers.values():
             if isinstance(layer.size, int):
                 out[layer.name] = layer.size
-            elif layer.size in sizes:
-                out[layer.name] = int(sizes[layer.size])
-            else:
+                continue
+            try:
+                out[layer.name] = int(_evaluate(layer.size, self.namespace(sizes), f"layers.{layer.name}.size"))
+            except ValueError:
                 raise ValueError(
-                    f"model '{self.name}': layer '{layer.name}' has size '{layer.size}', "
-                    f"which the task does not give; known sizes: {', '.join(sorted(sizes))}"
-                )
+                    f"model '{self.name}': layer '{layer.name}' has size '{layer.size}', which needs names the task "
+                    f"does not give; known: {', '.join(sorted(self.namespace(sizes)))}") from None
         return out
 
     def parameter_names(self) -> list[str]:
@@ -106,6 +138,13 @@ class ModelSpec:
             raise ValueError(
                 f"model '{self.name}' has no parameter '{dotted}'; allowed: {', '.join(self.parameter_names())}"
             ) from None
+
+
+def _evaluate(expression: str, namespace: dict, where: str):
+    try:
+        return eval(expression, {"__builtins__": {}, **_DERIVED_NAMESPACE, **namespace})  # noqa: S307 - user's own file
+    except Exception as err:  # a bad expression in a model file is a user error
+        raise ValueError(f"{where}: cannot evaluate '{expression}': {err}") from None
 
 
 def _declared_names(equations: str) -> set[str]:
@@ -172,8 +211,11 @@ def parse_model(data: dict, source: str = "") -> ModelSpec:
         swhere = f"{where}: synapses.{sname}"
         spec = SynapseSpec(
             sname, _require(raw, "source", swhere), _require(raw, "target", swhere),
-            _require(raw, "on_pre", swhere), raw.get("model", "w : 1"),
+            _require(raw, "on_pre", swhere), raw.get("model", "w : 1"), raw.get("condition", ""),
+            raw.get("weights", "matrix"), float(raw.get("value", 0.0)), float(raw.get("delay", 0.0)),
         )
+        if spec.weights not in WEIGHT_KINDS:
+            raise ValueError(f"{swhere}.weights: '{spec.weights}' is not one of {WEIGHT_KINDS}")
         for end in (spec.source, spec.target):
             if end != "input" and end not in layers:
                 raise ValueError(f"{swhere}: unknown layer '{end}'; layers: input, {', '.join(layers)}")
@@ -191,6 +233,8 @@ def parse_model(data: dict, source: str = "") -> ModelSpec:
         readout_layer=readout_layer,
         readout_variable=readout.get("variable", "v"),
         source=source,
+        input_dt=float(data.get("input_dt", 0.0)),
+        constants={k: float(v) for k, v in data.get("constants", {}).items()},
     )
 
 

@@ -180,9 +180,11 @@ class PopulationEvaluator:
         return out
 
     def _per_individual(self, group: str, var: str) -> int:
-        if group in self.net.synapses:
+        if group in self.model.synapses:
             syn = self.model.synapses[group]
-            return self.layer_sizes[syn.source] * self.layer_sizes[syn.target]
+            pre, _ = syn.pairs(self.layer_sizes[syn.source], self.layer_sizes[syn.target],
+                               self.model.namespace(self.layer_sizes))
+            return len(pre)
         return self.layer_sizes[group]
 
     def evaluate(self, params: NetworkParameters, raster: np.ndarray) -> Readouts:
@@ -266,7 +268,7 @@ class PopulationEvaluator:
             for name, mon in self.net.spike_monitors.items():
                 n = self.layer_sizes[name]
                 idx = self._read(mon.variables["i"], k)
-                step = np.round(self._read(mon.variables["t"], k) / (self.model.dt * 1e-3)).astype(np.int64)
+                step = np.floor(self._read(mon.variables["t"], k) / (self.model.step_ms * 1e-3) + 1e-9).astype(np.int64)
                 keep = step < B * T
                 c = np.zeros((Pw, B, n), dtype=np.int64)
                 np.add.at(c, (idx[keep] // n, step[keep] // T, idx[keep] % n), 1)

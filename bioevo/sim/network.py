@@ -41,14 +41,14 @@ class BrianNetwork:
         return [*self.groups.values(), *self.synapses.values(), *mons, *self.others]
 
 
-def block_connections(n_pre: int, n_post: int, population: int, shared_source: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (i, j) of all-to-all connections inside each individual, ordered
-    (individual, pre, post) so that weights reshape to (P, n_pre, n_post)."""
-    p = np.arange(population)[:, None, None]
-    pre = np.arange(n_pre)[None, :, None]
-    post = np.arange(n_post)[None, None, :]
-    i = np.broadcast_to(pre + (0 if shared_source else p * n_pre), (population, n_pre, n_post))
-    j = np.broadcast_to(p * n_post + post, (population, n_pre, n_post))
+def block_connections(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, population: int,
+                      shared_source: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The within-individual connections (pre, post) repeated for every
+    individual, ordered (individual, connection) so that weights reshape to
+    (P, connections) -- (P, n_pre, n_post) when all pairs are connected."""
+    p = np.arange(population)[:, None]
+    i = np.broadcast_to(pre[None, :] + (0 if shared_source else p * n_pre), (population, len(pre)))
+    j = p * n_post + post[None, :]
     return i.ravel().astype(np.int32), j.ravel().astype(np.int32)
 
 
@@ -63,13 +63,14 @@ def build_network(
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device."""
     dt = model.dt * b2.ms
+    step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
-    inputs = b2.TimedArray(np.zeros((batch * n_steps, n_in)), dt=dt, name="input_raster")
+    inputs = b2.TimedArray(np.zeros((batch * n_steps, n_in)), dt=step, name="input_raster")
     input_group = b2.NeuronGroup(n_in, "", threshold="input_raster(t, i) > 0.5", reset="", name="input",
-                                 namespace={"input_raster": inputs}, dt=dt)
+                                 namespace={"input_raster": inputs}, dt=step)
     groups = {"input": input_group}
     others = []
-    sample_dt = n_steps * dt
+    sample_dt = n_steps * step
     for layer in model.layers.values():
         is_readout = layer.name == model.readout_layer
         equations = layer.equations + (f"\n{READOUT_MAX} : 1" if is_readout else "")
@@ -77,9 +78,9 @@ def build_network(
         if layer.threshold is not None:
             kwargs.update(threshold=layer.threshold, reset=layer.reset or "")
         if layer.refractory is not None:
-            kwargs["refractory"] = eval(layer.refractory, {"ms": b2.ms}) if isinstance(layer.refractory, str) else layer.refractory * b2.ms
+            kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
         group = b2.NeuronGroup(population * layer_sizes[layer.name], equations, method=layer.method,
-                               name=layer.name, dt=dt, **kwargs)
+                               name=layer.name, dt=dt, namespace=_unit_namespace(), **kwargs)
         if layer.step.strip():
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
         reset = layer.sample_reset.strip()
@@ -91,16 +92,22 @@ def build_network(
             group.run_regularly(reset, dt=sample_dt, when="start", name=f"{layer.name}_sample_reset")
         groups[layer.name] = group
     synapses = {}
+    namespace = model.namespace(layer_sizes)
     for syn in model.synapses.values():
-        s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name, dt=dt)
-        i, j = block_connections(layer_sizes[syn.source], layer_sizes[syn.target], population, syn.source == "input")
+        s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name, dt=dt,
+                        namespace=_unit_namespace())
+        n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
+        pre, post = syn.pairs(n_pre, n_post, namespace)
+        i, j = block_connections(pre, post, n_pre, n_post, population, syn.source == "input")
         s.connect(i=i, j=j)
+        if syn.delay:
+            s.delay = syn.delay * b2.ms
         synapses[syn.name] = s
     readout = groups[model.readout_layer]
     # Recorded before the sample reset of the next sample: the max of the sample just ended.
     max_monitor = b2.StateMonitor(readout, READOUT_MAX, record=True, dt=sample_dt, when="before_start",
                                   name="readout_max_monitor")
-    trace_monitor = (b2.StateMonitor(readout, model.readout_variable, record=True, when="end", dt=dt,
+    trace_monitor = (b2.StateMonitor(readout, model.readout_variable, record=True, when="end", dt=step,
                                      name="readout_trace_monitor")
                      if record_trace else None)
     spike_monitors = ({name: b2.SpikeMonitor(g, name=f"{name}_spikes") for name, g in groups.items()
@@ -109,5 +116,12 @@ def build_network(
 
 
 def run_duration(model: ModelSpec, batch: int, n_steps: int) -> b2.Quantity:
-    """One step beyond the batch so that the last sample's maximum is recorded."""
-    return (batch * n_steps + 1) * model.dt * b2.ms
+    """One input step beyond the batch so that the last sample's maximum is recorded."""
+    return (batch * n_steps + 1) * model.step_ms * b2.ms
+
+
+def _unit_namespace() -> dict:
+    """Units model files may use in equations and code (Brian2's own names)."""
+    return {name: getattr(b2, name) for name in ("ms", "mV", "nA", "uA", "pA", "nF", "uF", "pF", "mS", "uS", "nS",
+                                                 "cm", "cm2", "umetre", "um2", "msiemens", "siemens", "volt",
+                                                 "amp", "farad", "second", "Hz", "ohm", "metre")}

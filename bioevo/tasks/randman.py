@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     scorer.evaluator.close()
     plot_training_curves(result.history, run_dir / "training_curves.png")
     plot_confusion(test_metrics["confusion"], run_dir / "confusion.png", title="test confusion")
-    network_figures(model, layout, result.best_genome, test, run_dir, cfg["data"]["n_steps"], dt_ms=model.dt)
+    network_figures(model, layout, result.best_genome, test, run_dir, cfg["data"]["n_steps"], dt_ms=model.step_ms)
     summary = {
         "preset": cfg["run"]["name"],
         "strategy": cfg["strategy"]["name"],
