@@ -25,7 +25,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "model": {"name": "lif", "hidden": 64, "params": {}},
     "genome": {
-        "weight_gain": {"input_hidden": 10.0, "hidden_readout": 5.0}, "evolve": [], "per_neuron": True,
+        "weight_gain": {"input_hidden": 10.0, "hidden_readout": 5.0}, "evolve": [], "heterogeneous": [],
+        "per_neuron": True,
         "init": "homogeneous", "init_spread": 0.5773502691896258,
     },
     "fitness": {"loss": "max_cross_entropy", "margin": 0.0, "l2": 0.0},

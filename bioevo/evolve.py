@@ -43,8 +43,10 @@ def make_layout(cfg: dict, model: ModelSpec) -> GenomeLayout:
     g = cfg["genome"]
     sizes = {"inputs": cfg["data"]["n_units"], "hidden": cfg["model"]["hidden"], "classes": cfg["data"]["n_classes"]}
     try:
+        # fixed heterogeneous values are part of the network, drawn from the run's seed
+        rng = np.random.default_rng([cfg["evolve"]["seed"], 7])
         return build_layout(model, sizes, g["weight_gain"], list(g["evolve"]), g["per_neuron"], g["init"],
-                            g["init_spread"], cfg["model"]["params"])
+                            g["init_spread"], cfg["model"]["params"], list(g["heterogeneous"]), rng)
     except ValueError as err:
         raise ConfigError(str(err)) from None
 
