@@ -3,20 +3,21 @@ checkout (top-level ``models/`` and ``tasks/``) or from an installed wheel (the
 same folders mapped into ``bioevo.model_files`` / ``bioevo.presets``)."""
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
-_FOLDERS = {"models": ("models", "bioevo.model_files"), "presets": ("tasks", "bioevo.presets")}
+_PACKAGE = Path(__file__).resolve().parent
+_SOURCE_ROOT = _PACKAGE.parent
+#: kind -> (folder in a source checkout, folder inside the installed package; see setup.cfg package_dir)
+_FOLDERS = {"models": ("models", "model_files"), "presets": ("tasks", "presets")}
 
 
 def resource_dir(kind: str) -> Path:
     """Folder holding the shipped ``*.toml`` files of ``kind`` ('models' or 'presets')."""
-    source_name, package = _FOLDERS[kind]
+    source_name, installed = _FOLDERS[kind]
     source = _SOURCE_ROOT / source_name
     if source.is_dir() and any(source.glob("*.toml")):
         return source
-    return Path(str(resources.files(package)))
+    return _PACKAGE / installed
 
 
 def available(kind: str) -> list[str]:
