@@ -11,7 +11,7 @@ from deap import base, creator, tools
 from tqdm import tqdm
 
 from . import fitness
-from .config import ConfigError
+from .config import DEFAULTS, ConfigError
 from .data.randman import RandmanConfig, make_randman
 from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
@@ -45,7 +45,10 @@ def make_layout(cfg: dict, model: ModelSpec) -> GenomeLayout:
     try:
         # fixed heterogeneous values are part of the network, drawn from the run's seed
         rng = np.random.default_rng([cfg["evolve"]["seed"], 7])
-        return build_layout(model, sizes, g["weight_gain"], list(g["evolve"]), g["per_neuron"], g["init"],
+        # the defaults name the lif synapses; a model without them just ignores them
+        default_keys = set(DEFAULTS["genome"]["weight_gain"])
+        gains = {k: v for k, v in g["weight_gain"].items() if k in model.synapses or k not in default_keys}
+        return build_layout(model, sizes, gains, list(g["evolve"]), g["per_neuron"], g["init"],
                             g["init_spread"], cfg["model"]["params"], list(g["heterogeneous"]), rng)
     except ValueError as err:
         raise ConfigError(str(err)) from None
