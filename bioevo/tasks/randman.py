@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
     plot_training_curves(result.history, run_dir / "training_curves.png")
     plot_confusion(test_metrics["confusion"], run_dir / "confusion.png", title="test confusion")
     network_figures(model, layout, result.best_genome, test, run_dir, cfg["data"]["n_steps"], dt_ms=model.step_ms)
+    if "pool" in model.constants:  # a pool circuit: show who wins
+        from ..report.competition import pool_rate_figure
+        pool_rate_figure(run_dir)
     summary = {
         "preset": cfg["run"]["name"],
         "strategy": cfg["strategy"]["name"],
