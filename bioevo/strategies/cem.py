@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import losses_of, rng_from_json, rng_state_to_json
+from .base import _centroid, _float_param, _genomes, _int_param, losses_of, rng_from_json, rng_state_to_json
 
 __all__ = ["CrossEntropyMethod", "CEMES", "DEFAULTS", "CEMES_DEFAULTS", "elite_indices", "elite_gradient"]
 
@@ -50,45 +50,6 @@ CEMES_DEFAULTS: dict[str, Any] = {
 }
 
 ADAM_EPS = 1e-8  # Adam's denominator guard (as in OpenAIES)
-
-
-# --------------------------------------------------------------------------- helpers
-def _int_param(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _float_param(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False,
-                 high_open: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok or math.isnan(v):
-        lo = f"{'(' if low_open else '['}{low:g}"
-        hi = f"{high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {lo}, {hi}, got {value!r}")
-    return v
-
-
-def _centroid(centroid: Any) -> np.ndarray:
-    c = np.array(centroid, dtype=np.float64).ravel()
-    if c.size == 0:
-        raise ValueError("centroid must not be empty")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("centroid must be finite")
-    return c
-
-
-def _genomes(population: list, dim: int) -> np.ndarray:
-    if len(population) == 0:
-        raise ValueError("update() needs a non-empty population")
-    x = np.asarray([np.asarray(ind, dtype=np.float64).ravel() for ind in population])
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(f"individuals must have {dim} genes, got shape {x.shape}")
-    return x
 
 
 def elite_indices(losses: np.ndarray, n_elite: int) -> np.ndarray:

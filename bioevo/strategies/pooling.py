@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import losses_of, rng_from_json, rng_state_to_json
-from .cem import _centroid, _float_param, _genomes, _int_param, elite_indices
+from .base import _centroid, _float_param, _genomes, _int_param, losses_of, rng_from_json, rng_state_to_json
+from .cem import elite_indices
 
 __all__ = ["Pooling", "DEFAULTS"]
 
