@@ -162,13 +162,19 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
             ind.fitness.values = (float(loss),)
             ind.accuracy = float(acc)
         hof.update(population)
-        toolbox.update(population, evaluate=lambda genomes, b=batch: scorer.batch(genomes, b))
+        extra = []  # genomes scored on top of the population (pooling offspring)
+
+        def evaluate_extra(genomes: np.ndarray, b=batch) -> tuple[np.ndarray, np.ndarray]:
+            extra.append(len(genomes))
+            return scorer.batch(genomes, b)
+
+        toolbox.update(population, evaluate=evaluate_extra)
         if (gen + 1) % per_epoch == 0:
             strategy.end_epoch()
         record = stats.compile(population)
         row = {"gen": gen, "loss_mean": record["avg"], "loss_min": record["min"], "loss_max": record["max"],
                "loss_std": record["std"], "train_acc": float(accs.mean()), "best_train_acc": float(accs.max()),
-               "val_acc": None, "val_loss": None}
+               "val_acc": None, "val_loss": None, "evaluations": len(population) + sum(extra)}
         validate = (gen + 1) % eval_every == 0 or gen == ev["generations"] - 1
         if validate:
             val_loss, val_pred = scorer.dataset(strategy.centroid, val)

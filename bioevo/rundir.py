@@ -56,7 +56,8 @@ class MetricsLog:
     """Per-generation metrics, appended to metrics.csv as they come."""
 
     FIELDS = ["gen", "loss_mean", "loss_min", "loss_max", "loss_std", "train_acc", "best_train_acc",
-              "val_acc", "val_loss", "wall_seconds"]
+              "val_acc", "val_loss", "evaluations", "wall_seconds"]
+    INTEGER_FIELDS = ("gen", "evaluations")
 
     def __init__(self, path: Path, resume_from: int | None = None) -> None:
         """A new log, or with ``resume_from`` the existing one cut back to the
@@ -68,7 +69,9 @@ class MetricsLog:
                 kept = [r for r in csv.DictReader(f) if int(r["gen"]) < resume_from]
             self.rows = [{k: (float(v) if v not in ("", None) else None) for k, v in r.items()} for r in kept]
             for r in self.rows:
-                r["gen"] = int(r["gen"])
+                for k in self.INTEGER_FIELDS:
+                    if r.get(k) is not None:
+                        r[k] = int(r[k])
         tmp = path.with_suffix(".csv.tmp")
         with open(tmp, "w", newline="") as f:
             csv.writer(f).writerow(self.FIELDS)

@@ -51,3 +51,21 @@ def test_bad_study_presets(tmp_path):
         load_study(str(bad))
     with pytest.raises(ConfigError, match="no \\[study\\] table"):
         load_study("randman-2")
+
+
+def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
+    preset = tmp_path / "tiny-study.toml"
+    overrides = ", ".join(f'"{o}"' for o in TINY)
+    preset.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = ["a", "c"]\nseeds = [0]\n'
+                      f"perturbations = [0.2]\noverrides = [{overrides}]\n")
+    out = tmp_path / "study"
+    main(["--preset", str(preset), "--out", str(out)])
+    before = json.loads((out / "study.json").read_text())["results"]
+    (out / "randman-2" / "c" / "s0" / "summary.json").unlink()  # as if killed after its last checkpoint
+    (out / "study.json").unlink()
+    main(["--preset", str(preset), "--resume", str(out)])
+    assert json.loads((out / "study.json").read_text())["results"] == before
+    other = tmp_path / "other.toml"
+    other.write_text(preset.read_text().replace('"c"]', '"d"]'))
+    with pytest.raises(SystemExit):
+        main(["--preset", str(other), "--resume", str(out)])

@@ -21,12 +21,21 @@ Before the first update ``p = theta`` (row 1 duplicates row 0 once).
    best's loss for this batch is ``min(loss[0], loss[1])``.  So ``p`` is the
    best mean so far in a running tournament: the champion is challenged by
    the current mean on each new batch.
-2. *Group best* ``g`` = the row with the lowest loss of this generation (first
-   index on ties; may be row 0 or 1).  With ``recombine`` (our addition, not
-   in the report), ``g`` is instead the log-rank-weighted mean of the better
-   half of the rows (CMA-ES weights): one best sample out of a few dozen in
-   thousands of dimensions is mostly noise, their recombination is an
-   ES-like gradient step, and PSO's velocity then adds momentum.
+2. *Group best* ``g``, chosen by ``group``:
+
+   - ``"best"`` (the report's rule): the row with the lowest loss of this
+     generation (first index on ties; may be row 0 or 1).
+   - ``"recombined"``: the log-rank-weighted mean of the better half of the
+     rows (CMA-ES weights).
+   - ``"gradient"`` (our addition, see *Why gradient* below): the point one
+     normalised ES step ahead, ``g = theta + step * d``.  ``d`` is Adam's
+     bias-corrected ``m_hat / (sqrt(v_hat) + 1e-8)`` (beta 0.9, 0.999) of the
+     centred-rank ES estimate ``sum_k u_k eps_k / (K sigma_e)`` over the K
+     Gaussian rows (``u = -centred rank``, best +0.5, as in
+     :mod:`bioevo.strategies.es`); when pooling triggers (step 4) the
+     offspring's own estimate is pooled into it (weighted by counts) before
+     the Adam step.  In this mode the Gaussian rows are mirrored pairs
+     ``+eps, -eps`` (plus one unpaired row when ``n - 2`` is odd).
 3. *Velocity*: ``r1 = rng.random(dim)`` then ``r2 = rng.random(dim)`` (one draw
    per dimension, in that order), ``v <- inertia v + c1 r1 (p - theta) + c2 r2
    (g - theta)``, clamped to ``|v| <= v_max`` elementwise if ``v_max > 0``.
@@ -44,14 +53,30 @@ Before the first update ``p = theta`` (row 1 duplicates row 0 once).
    is not scored now; it is row 0 of the next generation.
    If pooling triggers and ``evaluate`` is None, ValueError is raised before
    any state changes.
-5. Otherwise ``theta <- theta + lr v``.
+   With ``group = "gradient"`` the offspring are the same, but instead of
+   replacing ``theta`` by their mean they add their estimate
+   ``sum_j u_j eta_j / (m sigma_e)`` (ranks among the offspring, ``eta`` their
+   fresh noise, so each offspring is a score-function probe around its
+   parent) to the direction of step 2, ``theta`` moves by step 5, and the
+   personal best stays a mean (a lone offspring that won on this batch sits
+   ``sigma_e`` away in every coordinate: pulling towards it is mostly noise).
+5. Otherwise (or with ``group = "gradient"``) ``theta <- theta + lr v``.
+
+*Why gradient.*  With genomes of thousands of entries and minibatch losses,
+the single best of a few dozen samples is mostly noise: on 10-class Randman
+(about 2600 entries) the report's rule (``group = "best"``) never reached 95%
+validation accuracy in 1629 generations, and ``"recombined"`` reached at best
+81% in 600.  A rank-weighted estimate over all samples is far less noisy; the
+PSO velocity then adds momentum and the pull to the personal best, and
+pooling doubles the samples behind each step while the batch accuracy is low.
 
 **end_epoch()**: ``epoch += 1``, ``sigma_e = sigma_final + (sigma -
 sigma_final) decay**epoch`` and ``popsize_e = max(3, round(popsize_final +
 (popsize - popsize_final) decay**epoch))``.
 
-Random draws, in order: ``generate`` one normal block; ``update`` r1, r2, then
-(only when pooling) one normal block.  ``centroid`` is ``theta``.
+Random draws, in order: ``generate`` one normal block (``"gradient"``: half a
+block, mirrored); ``update`` r1, r2, then (only when pooling) one normal
+block for the offspring.  ``centroid`` is ``theta``.
 
 Defaults target genomes of ~2000 entries with unit initial spread (weights
 ``z * gain / sqrt(fan_in)``): ``sigma = 0.2`` perturbs each entry by 20% of its
@@ -70,6 +95,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .base import Evaluate, accuracies_of, losses_of, rng_from_json, rng_state_to_json
+from .es import compute_centered_ranks
 
 __all__ = ["DEFAULTS", "Hybrid"]
 
@@ -77,8 +103,9 @@ __all__ = ["DEFAULTS", "Hybrid"]
 DEFAULTS: dict[str, Any] = {
     "popsize": 32, "popsize_final": 16, "sigma": 0.2, "sigma_final": 0.02, "decay": 0.97, "lr": 1.0,
     "inertia": 0.5, "c1": 1.5, "c2": 1.5, "pool_threshold": 0.95, "pool_fraction": 0.25, "pool_keep": 0.5,
-    "n_offspring": 0, "v_max": 0.0, "recombine": False,
+    "n_offspring": 0, "v_max": 0.0, "group": "best", "step": 0.03,
 }
+GROUPS = ("best", "recombined", "gradient")
 
 _HYPER = tuple(DEFAULTS)
 _INTS = ("popsize", "popsize_final", "n_offspring")
@@ -86,10 +113,12 @@ _INTS = ("popsize", "popsize_final", "n_offspring")
 
 def _check(name: str, value: Any) -> Any:
     """Validate one hyperparameter; return it as bool, int or float."""
-    if name == "recombine":
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"recombine must be true or false, got {value!r}")
-        return bool(value)
+    if name == "group":
+        if isinstance(value, bytes):
+            value = value.decode()
+        if value not in GROUPS:
+            raise ValueError(f"group must be one of {', '.join(GROUPS)}; got {value!r}")
+        return str(value)
     if name in _INTS:
         minimum = 0 if name == "n_offspring" else 3
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -98,7 +127,7 @@ def _check(name: str, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     value = float(value)
-    if name in ("sigma", "sigma_final", "lr"):
+    if name in ("sigma", "sigma_final", "lr", "step"):
         ok, allowed = 0 < value < math.inf, "> 0 and finite"
     elif name == "decay":
         ok, allowed = 0 < value <= 1, "in (0, 1]"
@@ -140,7 +169,8 @@ class Hybrid:
         pool_keep: float = DEFAULTS["pool_keep"],
         n_offspring: int = DEFAULTS["n_offspring"],
         v_max: float = DEFAULTS["v_max"],
-        recombine: bool = DEFAULTS["recombine"],
+        group: str = DEFAULTS["group"],
+        step: float = DEFAULTS["step"],
     ) -> None:
         centroid = np.array(centroid, dtype=np.float64).ravel()
         if centroid.size == 0:
@@ -150,7 +180,7 @@ class Hybrid:
         given = dict(popsize=popsize, popsize_final=popsize_final, sigma=sigma, sigma_final=sigma_final,
                      decay=decay, lr=lr, inertia=inertia, c1=c1, c2=c2, pool_threshold=pool_threshold,
                      pool_fraction=pool_fraction, pool_keep=pool_keep, n_offspring=n_offspring, v_max=v_max,
-                     recombine=recombine)
+                     group=group, step=step)
         for name in _HYPER:
             setattr(self, name, _check(name, given[name]))
         self.rng: np.random.Generator = np.random.default_rng(rng)
@@ -164,6 +194,10 @@ class Hybrid:
         self.t = 0  # updates
         self.n_pooled = 0  # updates that pooled
         self.last_pooled = False
+        # Adam moments of the "gradient" group direction
+        self.adam_m = np.zeros_like(centroid)
+        self.adam_v = np.zeros_like(centroid)
+        self.adam_t = 0
         # Rows of the last generate(), None once consumed by update().
         self.particles: np.ndarray | None = None
 
@@ -183,7 +217,14 @@ class Hybrid:
         rows = np.empty((n, self.dim))
         rows[0] = self.theta
         rows[1] = self.pbest
-        rows[2:] = self.theta + self.sigma_e * self.rng.standard_normal((n - 2, self.dim))
+        if self.group == "gradient":
+            half = self.rng.standard_normal(((n - 1) // 2, self.dim))
+            noise = np.empty((n - 2, self.dim))
+            noise[0::2] = half
+            noise[1::2] = -half[: (n - 2) // 2]
+        else:
+            noise = self.rng.standard_normal((n - 2, self.dim))
+        rows[2:] = self.theta + self.sigma_e * noise
         self.particles = rows
         return [ind_init(row.copy()) for row in rows]
 
@@ -219,21 +260,33 @@ class Hybrid:
         if losses[0] < losses[1]:
             self.pbest = self.theta.copy()
         pbest_loss = float(min(losses[0], losses[1]))
-        # 2. group best of this generation (or the recombination of its better half)
-        g = self._recombined(rows, losses) if self.recombine else rows[int(np.argmin(losses))]
-        # 3. velocity
         r1 = self.rng.random(self.dim)
         r2 = self.rng.random(self.dim)
+        # 4. (before 2, because the "gradient" direction uses them) pooling offspring
+        offspring = self._offspring(rows, losses, evaluate) if pool else None
+        # 2. group best of this generation
+        if self.group == "gradient":
+            g = self.theta + self.step * self._direction(rows, losses, offspring)
+        elif self.group == "recombined":
+            g = self._recombined(rows, losses)
+        else:
+            g = rows[int(np.argmin(losses))]
+        # 3. velocity
         v = self.inertia * self.v + self.c1 * r1 * (self.pbest - self.theta) + self.c2 * r2 * (g - self.theta)
         if self.v_max > 0:
             v = np.clip(v, -self.v_max, self.v_max)
         self.v = v
         # 4./5. position
-        if pool:
-            self.theta, best_x, best_loss = self._pool(rows, losses, evaluate)
-            if best_loss < pbest_loss:
-                self.pbest, pbest_loss = best_x, best_loss
+        if offspring is not None:
+            x, _, off_losses = offspring
+            best = int(np.argmin(off_losses))  # first on ties
+            if off_losses[best] < pbest_loss and self.group != "gradient":
+                self.pbest, pbest_loss = x[best].copy(), float(off_losses[best])
             self.n_pooled += 1
+        if offspring is not None and self.group != "gradient":
+            x, _, off_losses = offspring
+            keep = max(1, math.ceil(self.pool_keep * x.shape[0]))
+            self.theta = x[np.argsort(off_losses, kind="stable")[:keep]].mean(axis=0)
         else:
             self.theta = self.theta + self.lr * v
         self.pbest_loss = pbest_loss
@@ -250,22 +303,38 @@ class Hybrid:
         w = np.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
         return (w / w.sum()) @ rows[np.argsort(losses, kind="stable")[:mu]]
 
-    def _pool(self, rows: np.ndarray, losses: np.ndarray, evaluate: Evaluate) -> tuple[np.ndarray, np.ndarray, float]:
-        """Offspring of the best rows; returns (new theta, best offspring, its loss)."""
+    def _offspring(self, rows: np.ndarray, losses: np.ndarray,
+                   evaluate: Evaluate) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Score offspring of the best rows on this batch: (offspring, their noise, their losses)."""
         n = rows.shape[0]
         k = max(1, math.ceil(self.pool_fraction * n))
         parents = rows[np.argsort(losses, kind="stable")[:k]]
         m = self.n_offspring or self.popsize_e
-        offspring = parents[np.arange(m) % k] + self.sigma_e * self.rng.standard_normal((m, self.dim))
+        noise = self.rng.standard_normal((m, self.dim))
+        offspring = parents[np.arange(m) % k] + self.sigma_e * noise
         off_losses, _ = evaluate(offspring.copy())
         off_losses = np.asarray(off_losses, dtype=np.float64).ravel()
         if off_losses.shape != (m,):
             raise ValueError(f"evaluate returned {off_losses.shape[0]} losses for {m} offspring")
-        off_losses = np.where(np.isnan(off_losses), np.inf, off_losses)
-        order = np.argsort(off_losses, kind="stable")
-        keep = max(1, math.ceil(self.pool_keep * m))
-        theta = offspring[order[:keep]].mean(axis=0)
-        return theta, offspring[order[0]].copy(), float(off_losses[order[0]])
+        return offspring, noise, np.where(np.isnan(off_losses), np.inf, off_losses)
+
+    def _direction(self, rows: np.ndarray, losses: np.ndarray,
+                   offspring: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """Adam-normalised centred-rank ES direction from the Gaussian rows (and the offspring)."""
+        noise = (rows[2:] - self.theta) / self.sigma_e
+        utility = -compute_centered_ranks(losses[2:])
+        grad_sum, count = utility @ noise, noise.shape[0]
+        if offspring is not None:
+            _, off_noise, off_losses = offspring
+            grad_sum = grad_sum - compute_centered_ranks(off_losses) @ off_noise
+            count += off_noise.shape[0]
+        grad = grad_sum / (count * self.sigma_e)
+        self.adam_t += 1
+        self.adam_m = 0.9 * self.adam_m + 0.1 * grad
+        self.adam_v = 0.999 * self.adam_v + 0.001 * grad**2
+        m_hat = self.adam_m / (1 - 0.9**self.adam_t)
+        v_hat = self.adam_v / (1 - 0.999**self.adam_t)
+        return m_hat / (np.sqrt(v_hat) + 1e-8)
 
     def end_epoch(self) -> None:
         """Anneal the sampling width and the population size (module docstring)."""
@@ -286,6 +355,7 @@ class Hybrid:
             "pbest_loss": float(self.pbest_loss), "particles": particles.copy(),
             "epoch": int(self.epoch), "sigma_e": float(self.sigma_e), "popsize_e": int(self.popsize_e),
             "t": int(self.t), "n_pooled": int(self.n_pooled), "last_pooled": bool(self.last_pooled),
+            "adam_m": self.adam_m.copy(), "adam_v": self.adam_v.copy(), "adam_t": int(self.adam_t),
             "rng_state": rng_state_to_json(self.rng),
         }
         state.update({name: getattr(self, name) for name in _HYPER})
@@ -314,4 +384,7 @@ class Hybrid:
         self.t = int(d["t"])
         self.n_pooled = int(d["n_pooled"])
         self.last_pooled = bool(d["last_pooled"])
+        self.adam_m = np.array(d["adam_m"], dtype=np.float64).reshape(dim)
+        self.adam_v = np.array(d["adam_v"], dtype=np.float64).reshape(dim)
+        self.adam_t = int(d["adam_t"])
         self.rng = rng_from_json(d["rng_state"])

@@ -28,6 +28,13 @@ def first_generation(rows: list[dict], key: str, threshold: float) -> int | None
     return None
 
 
+def evaluations_until(rows: list[dict], generations: int | None) -> int | None:
+    """Genomes scored in the first ``generations`` generations (pooling offspring included)."""
+    if generations is None:
+        return None
+    return sum(int(r["evaluations"]) for r in rows[:generations])
+
+
 def plot_curves(results: dict[str, dict], path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -77,10 +84,12 @@ def main(argv: list[str] | None = None) -> dict:
             fail(PROG, f"the {name} run failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
         rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
         summary = json.loads((run_dir / "summary.json").read_text())
+        to_val = first_generation(rows, "val_acc", args.threshold)
         results[name] = {
             "rows": rows,
             "generations_to_train": first_generation(rows, "train_acc", args.threshold),
-            "generations_to_val": first_generation(rows, "val_acc", args.threshold),
+            "generations_to_val": to_val,
+            "evaluations_to_val": evaluations_until(rows, to_val),
             "test_accuracy": summary["test"]["accuracy"],
             "val_accuracy": summary["val"]["accuracy"],
             "generations": summary["generations"],
@@ -92,12 +101,14 @@ def main(argv: list[str] | None = None) -> dict:
                                       "strategies": table})
     pct = f"{100 * args.threshold:g}%"
     print(f"\n{'strategy':<10} {'gens to ' + pct + ' train':>18} {'gens to ' + pct + ' val':>16} "
-          f"{'test acc':>9} {'gens run':>9} {'wall s':>8}")
+          f"{'evals to ' + pct + ' val':>17} {'test acc':>9} {'gens run':>9} {'wall s':>8}")
     for name, r in table.items():
         fmt = lambda v: "never" if v is None else str(v)  # noqa: E731
         print(f"{name:<10} {fmt(r['generations_to_train']):>18} {fmt(r['generations_to_val']):>16} "
-              f"{r['test_accuracy']:>9.4f} {r['generations']:>9} {r['wall_seconds']:>8.1f}")
-    print(f"train = population-mean batch accuracy; val = the strategy's mean on the validation set. -> {out}")
+              f"{fmt(r['evaluations_to_val']):>17} {r['test_accuracy']:>9.4f} {r['generations']:>9} "
+              f"{r['wall_seconds']:>8.1f}")
+    print("train = population-mean batch accuracy; val = the strategy's mean on the validation set; "
+          f"evals = genomes scored on training batches, pooling offspring included. -> {out}")
     return table
 
 

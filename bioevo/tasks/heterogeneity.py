@@ -12,11 +12,18 @@ Each condition runs for every seed on every dataset preset of the study (each
 run is a ``bioevo.tasks.randman`` run directory), then: a table of mean ± sd
 test accuracy and generations to a fixed validation accuracy, and figures of
 accuracy, evolved time-constant distributions against the initial ones, and
-robustness (test accuracy when every time constant is scaled by 1 ± delta)."""
+robustness (test accuracy when every time constant is scaled by 1 ± delta).
+
+A study takes hours, so ``--resume DIR`` continues one: finished runs (with a
+``summary.json``) are reused, an interrupted run continues from its last
+checkpoint (``bioevo.tasks.randman --resume``, which ends where an
+uninterrupted run would), and a run directory without a checkpoint is started
+again."""
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -66,6 +73,18 @@ def load_study(name: str) -> dict:
     for dataset in study["datasets"]:  # fail now, not after hours of runs
         resolve_config(dataset, study["overrides"])
     return study
+
+
+def resume_dir(path: str, study: dict) -> Path:
+    """An existing study directory made with the same study preset."""
+    out = Path(path)
+    saved = out / "study_preset.json"
+    if not saved.exists():
+        raise ConfigError(f"'{out}' is not a heterogeneity study directory (no study_preset.json)")
+    if json.loads(saved.read_text()) != json.loads(json.dumps(study)):
+        raise ConfigError(f"'{out}' was made with a different study preset than '{study['name']}'; "
+                          "resume it with the same --preset")
+    return out
 
 
 def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
@@ -168,12 +187,15 @@ def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="heterogeneity-small", help="study preset (heterogeneity-small, heterogeneity)")
     p.add_argument("--out", help="directory for the runs, the table and the figures")
+    p.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
     args = p.parse_args(argv)
     try:
         study = load_study(args.preset)
-        out = claim_run_dir(args.out, study["name"], 0)
+        out = resume_dir(args.resume, study) if args.resume else claim_run_dir(args.out, study["name"], 0)
     except ConfigError as err:
         fail(PROG, str(err))
+    if not args.resume:
+        write_json(out / "study_preset.json", study)
     results: dict = {}
     for ds in study["datasets"]:
         results[ds] = {}
@@ -184,10 +206,17 @@ def main(argv: list[str] | None = None) -> dict:
                 sets = [*study["overrides"], *CONDITIONS[c][1]]
                 cmd = [sys.executable, "-m", "bioevo.tasks.randman", "--preset", ds, "--seed", str(seed), "--out",
                        str(run_dir), "--quiet", *[x for o in sets for x in ("--set", o)]]
-                print(f"[{ds} {c} seed {seed}]", flush=True)
-                res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-                if res.returncode:
-                    fail(PROG, f"run {run_dir} failed: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
+                if (run_dir / "summary.json").exists():
+                    print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
+                else:
+                    if (run_dir / "checkpoint.h5").exists():
+                        cmd = [sys.executable, "-m", "bioevo.tasks.randman", "--resume", str(run_dir), "--quiet"]
+                    elif run_dir.exists():
+                        shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
+                    print(f"[{ds} {c} seed {seed}]", flush=True)
+                    res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+                    if res.returncode:
+                        fail(PROG, f"run {run_dir} failed: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
                 rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
                 summary = json.loads((run_dir / "summary.json").read_text())
                 runs.append({"seed": seed, "test_accuracy": summary["test"]["accuracy"],
@@ -212,8 +241,9 @@ def main(argv: list[str] | None = None) -> dict:
         for c, r in conds.items():
             acc, gen, rob = r["test_accuracy"], r["generations_to_target"], r["robustness"]
             gen_txt = "never" if gen["mean"] is None else f"{gen['mean']:.0f} ± {gen['sd']:.0f} ({gen['n']}/{gen['of']})"
+            rob_txt = " / ".join(f"{rob[k]['mean']:.3f}" if k in rob else "not run" for k in ("-0.20", "+0.20"))
             lines.append(f"| {ds} | {c}: {r['label']} | {acc['mean']:.4f} ± {acc['sd']:.4f} | {gen_txt} | "
-                         f"{rob['-0.20']['mean']:.3f} / {rob['+0.20']['mean']:.3f} |")
+                         f"{rob_txt} |")
     table = "\n".join(lines)
     (out / "table.md").write_text(f"{table}\n\nCommand: {PROG} --preset {args.preset}\n")
     write_json(out / "study.json", {"study": study, "results": {
