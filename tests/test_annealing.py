@@ -5,39 +5,11 @@ import math
 import h5py
 import numpy as np
 import pytest
-from deap import base, benchmarks, creator
+from deap import benchmarks, creator
 
 from bioevo.strategies import base as sbase
 from bioevo.strategies.annealing import DEFAULTS, SimulatedAnnealing
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
-
-
-def _assign(pop, losses):
-    for ind, loss in zip(pop, losses):
-        ind.fitness.values = (float(loss),)
-    return pop
-
-
-def _run(strategy, f, n_gen):
-    for _ in range(n_gen):
-        pop = strategy.generate(creator.Individual)
-        for ind in pop:
-            ind.fitness.values = f(ind)
-        strategy.update(pop)
-    return strategy
-
-
-def _assert_same_state(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
+from strategy_testing import assert_same_state, run, scored
 
 
 def test_defaults():
@@ -55,7 +27,7 @@ def test_first_generation_contains_current_state():
     assert pop.shape == (4, 3)
     np.testing.assert_array_equal(pop[0], x0)
     np.testing.assert_array_equal(pop[1:], x0 + 0.5 * rng.standard_normal((3, 3)))
-    p = _assign([creator.Individual(r) for r in pop], [5.0, 6.0, 7.0, 8.0])
+    p = scored([creator.Individual(r) for r in pop], [5.0, 6.0, 7.0, 8.0])
     sa.update(p)
     assert sa.x_loss == 5.0
     rng = copy.deepcopy(sa.rng)
@@ -63,7 +35,7 @@ def test_first_generation_contains_current_state():
     np.testing.assert_array_equal(pop, sa.centroid + 0.5 * rng.standard_normal((4, 3)))
     # a first generation without x as candidate 0 is refused
     sa2 = SimulatedAnnealing(x0, 5, popsize=4)
-    bad = _assign(sa2.generate(creator.Individual), [1.0, 2.0, 3.0, 4.0])
+    bad = scored(sa2.generate(creator.Individual), [1.0, 2.0, 3.0, 4.0])
     bad[0][0] += 1.0
     with pytest.raises(ValueError, match="candidate 0"):
         sa2.update(bad)
@@ -82,7 +54,7 @@ def test_accepts_every_downhill_step():
         if gen == 7:
             drops = np.zeros(n_prop)
         losses = ([loss] if gen == 0 else []) + list(loss - drops)
-        _assign(pop, losses)
+        scored(pop, losses)
         best = pop[int(np.argmin(losses[1:])) + 1] if gen == 0 else pop[int(np.argmin(losses))]
         sa.update(pop)
         assert sa.last_accepted is True
@@ -95,12 +67,12 @@ def test_accepts_every_downhill_step():
 
 def _uphill_acceptance(dl, temperature, n, seed):
     sa = SimulatedAnnealing(np.zeros(2), seed, popsize=2, t_init=temperature, t_final=temperature, cooling=1.0)
-    pop = _assign(sa.generate(creator.Individual), [0.0, 0.0])  # x and one proposal with dL = 0
+    pop = scored(sa.generate(creator.Individual), [0.0, 0.0])  # x and one proposal with dL = 0
     sa.update(pop)
     accepted = 0
     for _ in range(n):
         pop = sa.generate(creator.Individual)
-        _assign(pop, [sa.x_loss + dl, sa.x_loss + dl + 1.0])  # best proposal is dl uphill
+        scored(pop, [sa.x_loss + dl, sa.x_loss + dl + 1.0])  # best proposal is dl uphill
         before = sa.n_accepted
         rng = copy.deepcopy(sa.rng)
         sa.update(pop)
@@ -129,14 +101,14 @@ def test_cooling_per_update_and_end_epoch_noop():
         assert sa.temperature == expected
         sa.end_epoch()
         assert sa.temperature == expected
-        _run(sa, benchmarks.sphere, 1)
+        run(sa, benchmarks.sphere, 1)
         expected = max(0.5, expected * 0.8)
     assert sa.temperature == 0.5
 
 
 def test_keeps_best_when_walking_uphill():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, t_init=1e6, t_final=1e6)  # accepts (almost) anything
-    _assign(pop := sa.generate(creator.Individual), [1.0, 3.0])
+    scored(pop := sa.generate(creator.Individual), [1.0, 3.0])
     sa.update(pop)
     assert sa.last_accepted and sa.x_loss == 3.0
     np.testing.assert_array_equal(sa.best, np.zeros(2))
@@ -146,24 +118,24 @@ def test_keeps_best_when_walking_uphill():
 
 def test_nan_proposal_rejected_nan_state_replaced():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, t_init=1e6, t_final=1e6)
-    _assign(pop := sa.generate(creator.Individual), [1.0, np.nan])
+    scored(pop := sa.generate(creator.Individual), [1.0, np.nan])
     sa.update(pop)
     assert sa.last_accepted is False and sa.x_loss == 1.0
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2)
-    _assign(pop := sa.generate(creator.Individual), [np.nan, 50.0])
+    scored(pop := sa.generate(creator.Individual), [np.nan, 50.0])
     sa.update(pop)
     assert sa.last_accepted is True and sa.x_loss == 50.0
 
 
 def test_adapt_step_one_fifth_rule():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, step=1.0, t_init=1e-9, t_final=1e-9, adapt_step=True)
-    _assign(pop := sa.generate(creator.Individual), [1.0, 0.5])  # success
+    scored(pop := sa.generate(creator.Individual), [1.0, 0.5])  # success
     sa.update(pop)
     assert sa.step == pytest.approx(math.exp(0.8 / 3))
-    _assign(pop := sa.generate(creator.Individual), [0.7, 0.9])  # both uphill: failure
+    scored(pop := sa.generate(creator.Individual), [0.7, 0.9])  # both uphill: failure
     sa.update(pop)
     assert sa.step == pytest.approx(math.exp(0.8 / 3 - 0.2 / 3))
-    fixed = _run(SimulatedAnnealing(np.zeros(2), 0, popsize=2, step=1.0), benchmarks.sphere, 5)
+    fixed = run(SimulatedAnnealing(np.zeros(2), 0, popsize=2, step=1.0), benchmarks.sphere, 5)
     assert fixed.step == 1.0
 
 
@@ -185,7 +157,7 @@ X0 = np.full(4, 2.5)  # sphere 25, rastrigin 105
 def test_reduces_benchmarks(f, bound):
     # 150 generations of 16; bounds hold for seeds 0-19 (worst seen: sphere 0.031, Rastrigin 12.0)
     sa = SimulatedAnnealing(X0, 0, popsize=16, step=0.5, t_init=10.0, cooling=0.95, adapt_step=True)
-    final = f(_run(sa, f, 150).centroid)[0]
+    final = f(run(sa, f, 150).centroid)[0]
     assert final < bound * f(X0)[0]
     assert sa.best_loss <= final
 
@@ -194,7 +166,7 @@ def test_reduces_benchmarks(f, bound):
 @pytest.mark.parametrize("pending", [False, True], ids=["after_update", "pending_generation"])
 def test_hdf5_round_trip_continues_identically(tmp_path, n_before, pending):
     f = benchmarks.rastrigin
-    a = _run(SimulatedAnnealing(np.linspace(-1, 1, 5), 42, popsize=4, step=0.3, adapt_step=True), f, n_before)
+    a = run(SimulatedAnnealing(np.linspace(-1, 1, 5), 42, popsize=4, step=0.3, adapt_step=True), f, n_before)
     pop = a.generate(creator.Individual) if pending else None
     with h5py.File(tmp_path / "s.h5", "w") as h:
         sbase.write_state(h.create_group("s"), a.state_dict())
@@ -203,8 +175,8 @@ def test_hdf5_round_trip_continues_identically(tmp_path, n_before, pending):
     b = SimulatedAnnealing.from_state_dict(state)
     c = SimulatedAnnealing(np.zeros(5), 1, popsize=9)
     c.load_state_dict(state)
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
     if pending:
         for s in (a, b, c):
             p = [creator.Individual(ind) for ind in pop]
@@ -212,12 +184,12 @@ def test_hdf5_round_trip_continues_identically(tmp_path, n_before, pending):
                 ind.fitness.values = f(ind)
             s.update(p)
     for s in (a, b, c):
-        _run(s, f, 5)
+        run(s, f, 5)
     pops = [np.asarray(s.generate(creator.Individual)) for s in (a, b, c)]
     np.testing.assert_array_equal(pops[0], pops[1])
     np.testing.assert_array_equal(pops[0], pops[2])
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
 
 
 def test_rescore_puts_the_current_state_first_in_every_generation():

@@ -4,40 +4,11 @@ import copy
 import h5py
 import numpy as np
 import pytest
-from deap import base, benchmarks, creator
+from deap import benchmarks, creator
 
 from bioevo.strategies import base as sbase
 from bioevo.strategies.cem import CEMES, CEMES_DEFAULTS, DEFAULTS, CrossEntropyMethod, elite_gradient, elite_indices
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
-
-
-def _population(genomes, losses):
-    pop = [creator.Individual(np.asarray(g, dtype=np.float64)) for g in genomes]
-    for ind, loss in zip(pop, losses):
-        ind.fitness.values = (float(loss),)
-    return pop
-
-
-def _run(strategy, f, n_gen):
-    for _ in range(n_gen):
-        pop = strategy.generate(creator.Individual)
-        for ind in pop:
-            ind.fitness.values = f(ind)
-        strategy.update(pop)
-    return strategy
-
-
-def _assert_same_state(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
+from strategy_testing import assert_same_state, population, run
 
 
 # ----------------------------------------------------------------------------- CEM
@@ -59,7 +30,7 @@ def test_elite_indices_nan_last_ties_by_position():
 def test_cem_update_hand_computed():
     cem = CrossEntropyMethod(np.zeros(2), 0, popsize=4, elite_fraction=0.5, sigma=1.0, sigma_min=0.1, smoothing=0.5)
     # elite = rows 1 and 3 (losses 1, 2): mean (2, 2), biased std (1, 0)
-    pop = _population([[10, 10], [1, 2], [-5, 7], [3, 2]], [5.0, 1.0, 9.0, 2.0])
+    pop = population([[10, 10], [1, 2], [-5, 7], [3, 2]], [5.0, 1.0, 9.0, 2.0])
     cem.update(pop)
     np.testing.assert_array_equal(cem.centroid, [1.0, 1.0])  # 0.5 * (2, 2) + 0.5 * (0, 0)
     np.testing.assert_array_equal(cem.std, [1.0, 0.5])      # 0.5 * (1, 0) + 0.5 * (1, 1)
@@ -75,7 +46,7 @@ def test_cem_update_hand_computed():
 def test_cem_nan_is_worst_and_elite_size_floors():
     cem = CrossEntropyMethod(np.zeros(1), 0, popsize=5, elite_fraction=0.3, sigma=1.0, smoothing=1.0, sigma_min=0.0)
     assert cem.n_elite == 1  # floor(0.3 * 5)
-    cem.update(_population([[4.0], [1.0], [2.0], [3.0], [5.0]], [np.nan, 7.0, 3.0, 3.0, 8.0]))
+    cem.update(population([[4.0], [1.0], [2.0], [3.0], [5.0]], [np.nan, 7.0, 3.0, 3.0, 8.0]))
     np.testing.assert_array_equal(cem.centroid, [2.0])  # first of the tied losses 3.0
     np.testing.assert_array_equal(cem.std, [0.0])
 
@@ -130,7 +101,7 @@ def test_cemes_mirrored_and_checks():
     es = CEMES(np.zeros(4), 0, popsize=6, sigma=0.2)
     pop = np.asarray(es.generate(creator.Individual))
     np.testing.assert_allclose(pop[0::2], -pop[1::2])
-    p = _population(pop, np.arange(6.0))
+    p = population(pop, np.arange(6.0))
     with pytest.raises(ValueError, match="reordered"):
         es.update(p[::-1])
     with pytest.raises(ValueError, match="even"):
@@ -165,7 +136,7 @@ def test_reduces_benchmarks(name, f, bound):
     # 150 generations of 32; the bounds (1 % of the start on the sphere, a third on Rastrigin)
     # hold for seeds 0-19 (worst seen: CEM sphere 0.086 / Rastrigin 15.9, CEM-ES 0.0035 / 30.9).
     start = f(X0)[0]
-    final = f(_run(MAKERS[name](), f, 150).centroid)[0]
+    final = f(run(MAKERS[name](), f, 150).centroid)[0]
     assert final < bound * start
 
 
@@ -174,7 +145,7 @@ def test_reduces_benchmarks(name, f, bound):
                                          (CEMES, {"popsize": 10, "sigma": 0.2, "lr": 0.05})], ids=["cem", "cemes"])
 def test_hdf5_round_trip_continues_identically(tmp_path, cls, kwargs, pending):
     f = benchmarks.rastrigin
-    a = _run(cls(np.linspace(-1, 1, 5), 42, **kwargs), f, 3)
+    a = run(cls(np.linspace(-1, 1, 5), 42, **kwargs), f, 3)
     pop = a.generate(creator.Individual) if pending else None
     with h5py.File(tmp_path / "s.h5", "w") as h:
         sbase.write_state(h.create_group("s"), a.state_dict())
@@ -183,20 +154,20 @@ def test_hdf5_round_trip_continues_identically(tmp_path, cls, kwargs, pending):
     b = cls.from_state_dict(state)
     c = cls(np.zeros(5), 1)  # other hyperparameters, overwritten by load_state_dict
     c.load_state_dict(state)
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
     if pending:
         for s in (a, b, c):
             p = [creator.Individual(ind) for ind in pop]
             for ind in p:
                 ind.fitness.values = f(ind)
             s.update(p)
-    outs = [_run(s, f, 3) for s in (a, b, c)]
+    outs = [run(s, f, 3) for s in (a, b, c)]
     pops = [np.asarray(s.generate(creator.Individual)) for s in outs]
     np.testing.assert_array_equal(pops[0], pops[1])
     np.testing.assert_array_equal(pops[0], pops[2])
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
 
 
 def test_load_rejects_other_strategy_state():

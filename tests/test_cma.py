@@ -1,45 +1,15 @@
 """Tests for bioevo.strategies.cma: the DEAP CMA-ES wrapper and separable CMA-ES."""
-import copy
 import math
 
 import h5py
 import numpy as np
 import pytest
-from deap import base, benchmarks, creator
+from deap import benchmarks, creator
 from deap import cma as deap_cma
 
 from bioevo.strategies import base as sbase
 from bioevo.strategies.cma import CMAES, DEFAULTS, SeparableCMAES
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
-
-
-def _population(genomes, losses):
-    pop = [creator.Individual(np.asarray(g, dtype=np.float64)) for g in genomes]
-    for ind, loss in zip(pop, losses):
-        ind.fitness.values = (float(loss),)
-    return pop
-
-
-def _run(strategy, f, n_gen):
-    for _ in range(n_gen):
-        pop = strategy.generate(creator.Individual)
-        for ind in pop:
-            ind.fitness.values = f(ind)
-        strategy.update(pop)
-    return strategy
-
-
-def _assert_same_state(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
+from strategy_testing import assert_same_state, population, run
 
 
 # ----------------------------------------------------------------------------- CMAES (DEAP)
@@ -120,7 +90,7 @@ def test_validation(cls, kwargs, name):
 
 
 def test_state_dict_holds_every_deap_attribute():
-    cma = _run(CMAES(np.ones(3), 0, popsize=6), benchmarks.sphere, 2)
+    cma = run(CMAES(np.ones(3), 0, popsize=6), benchmarks.sphere, 2)
     names = {k[len("deap_"):] for k in cma.state_dict() if k.startswith("deap_")}
     assert set(vars(cma.strategy)) - {"params"} <= names
 
@@ -142,7 +112,7 @@ def test_sep_parameters_ros_hansen_2008():
 def test_sep_one_update_hand_computed():
     # N = 2, lambda = 4, mu = 2: weights (ln 2.5, ln 1.25) / ln 3.125
     s = SeparableCMAES(np.zeros(2), 0, popsize=4, sigma=0.5)
-    pop = _population([[1.0, 0.0], [0.0, 0.5], [-1.0, -1.0], [0.5, 0.5]], [0.3, 0.1, 0.9, 0.2])
+    pop = population([[1.0, 0.0], [0.0, 0.5], [-1.0, -1.0], [0.5, 0.5]], [0.3, 0.1, 0.9, 0.2])
     w1, w2 = math.log(2.5) / math.log(3.125), math.log(1.25) / math.log(3.125)
     x1, x2 = np.array([0.0, 0.5]), np.array([0.5, 0.5])  # losses 0.1, 0.2
     s.update(pop)
@@ -173,7 +143,7 @@ def test_sep_learns_axis_scaling():
     def ellipsoid(x):
         return (float(np.sum(scale * np.square(x))),)
 
-    s = _run(SeparableCMAES(np.ones(5), 0, sigma=0.5), ellipsoid, 250)
+    s = run(SeparableCMAES(np.ones(5), 0, sigma=0.5), ellipsoid, 250)
     ratio = s.diag_c[0] / s.diag_c[-1]
     assert 10 < ratio < 1000  # ideal 100; starts at 1
     assert ellipsoid(s.centroid)[0] < 1e-6 * ellipsoid(np.ones(5))[0]
@@ -181,7 +151,7 @@ def test_sep_learns_axis_scaling():
 
 def test_sep_linear_memory_large_genome():
     s = SeparableCMAES(np.zeros(5000), 0, sigma=0.1)
-    s = _run(s, benchmarks.sphere, 2)
+    s = run(s, benchmarks.sphere, 2)
     assert all(v.size <= 5000 for v in s.state_dict().values() if isinstance(v, np.ndarray))
 
 
@@ -195,7 +165,7 @@ MAKERS = {"cmaes": lambda: CMAES(X0, 0, sigma=1.0), "sep_cmaes": lambda: Separab
                          ids=["sphere", "rastrigin"])
 def test_reduces_benchmarks(name, f, bound):
     # 150 generations of the default 8; bounds hold for seeds 0-19 (worst seen: sphere 1e-16, Rastrigin 17.9)
-    final = f(_run(MAKERS[name](), f, 150).centroid)[0]
+    final = f(run(MAKERS[name](), f, 150).centroid)[0]
     assert final < bound * f(X0)[0]
 
 
@@ -203,7 +173,7 @@ def test_reduces_benchmarks(name, f, bound):
 @pytest.mark.parametrize("cls", [CMAES, SeparableCMAES])
 def test_hdf5_round_trip_continues_identically(tmp_path, cls, pending):
     f = benchmarks.rastrigin
-    a = _run(cls(np.linspace(-1, 1, 5), 42, popsize=6, sigma=0.4), f, 3)
+    a = run(cls(np.linspace(-1, 1, 5), 42, popsize=6, sigma=0.4), f, 3)
     pop = a.generate(creator.Individual) if pending else None
     with h5py.File(tmp_path / "s.h5", "w") as h:
         sbase.write_state(h.create_group("s"), a.state_dict())
@@ -212,8 +182,8 @@ def test_hdf5_round_trip_continues_identically(tmp_path, cls, pending):
     b = cls.from_state_dict(state)
     c = cls(np.zeros(5), 1, popsize=9)
     c.load_state_dict(state)
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
     if pending:
         for s in (a, b, c):
             p = [creator.Individual(ind) for ind in pop]
@@ -221,12 +191,12 @@ def test_hdf5_round_trip_continues_identically(tmp_path, cls, pending):
                 ind.fitness.values = f(ind)
             s.update(p)
     np.random.seed(5)  # the global state must not matter
-    _run(a, f, 4)
+    run(a, f, 4)
     np.random.seed(6)
-    _run(b, f, 4)
-    _run(c, f, 4)
+    run(b, f, 4)
+    run(c, f, 4)
     pops = [np.asarray(s.generate(creator.Individual)) for s in (a, b, c)]
     np.testing.assert_array_equal(pops[0], pops[1])
     np.testing.assert_array_equal(pops[0], pops[2])
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())

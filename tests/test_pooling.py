@@ -4,47 +4,11 @@ import copy
 import h5py
 import numpy as np
 import pytest
-from deap import base, benchmarks, creator
+from deap import benchmarks, creator
 
 from bioevo.strategies import base as sbase
 from bioevo.strategies.pooling import DEFAULTS, Pooling
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
-
-
-def _population(genomes, losses):
-    pop = [creator.Individual(np.asarray(g, dtype=np.float64)) for g in genomes]
-    for ind, loss in zip(pop, losses):
-        ind.fitness.values = (float(loss),)
-    return pop
-
-
-def _evaluator(f):
-    def evaluate(genomes):
-        losses = np.array([f(g)[0] for g in genomes])
-        return losses, np.zeros(len(genomes))
-    return evaluate
-
-
-def _run(strategy, f, n_gen):
-    for _ in range(n_gen):
-        pop = strategy.generate(creator.Individual)
-        for ind in pop:
-            ind.fitness.values = f(ind)
-        strategy.update(pop, evaluate=_evaluator(f))
-    return strategy
-
-
-def _assert_same_state(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], np.ndarray):
-            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
-        else:
-            assert a[k] == b[k], k
+from strategy_testing import assert_same_state, evaluator, population, run
 
 
 def test_defaults():
@@ -64,7 +28,7 @@ def test_generate_samples_around_theta():
 def test_update_hand_made_population_and_known_offspring_losses():
     p = Pooling(np.zeros(2), 1, popsize=4, parent_fraction=0.5, n_offspring=5, sigma=0.1, keep_fraction=0.4)
     # parents: the 2 lowest losses -> rows 2 (loss 0) then 0 (loss 1)
-    pop = _population([[1.0, 1.0], [9.0, 9.0], [-1.0, 2.0], [5.0, 5.0]], [1.0, 3.0, 0.0, 2.0])
+    pop = population([[1.0, 1.0], [9.0, 9.0], [-1.0, 2.0], [5.0, 5.0]], [1.0, 3.0, 0.0, 2.0])
     noise = copy.deepcopy(p.rng).standard_normal((5, 2))
     seen = {}
 
@@ -85,7 +49,7 @@ def test_update_hand_made_population_and_known_offspring_losses():
 
 def test_mean_is_offspring_mean_even_when_worse_than_parents():
     p = Pooling(np.zeros(1), 0, popsize=2, parent_fraction=1.0, n_offspring=2, keep_fraction=1.0, sigma=0.5)
-    pop = _population([[0.0], [0.0]], [0.0, 0.0])
+    pop = population([[0.0], [0.0]], [0.0, 0.0])
     p.update(pop, evaluate=lambda g: (np.array([1e9, 1e9]), np.zeros(2)))
     off = np.random.default_rng(0).standard_normal((2, 1)) * 0.5  # update's only draw
     np.testing.assert_array_equal(p.centroid, off.mean(axis=0))
@@ -108,7 +72,7 @@ def test_evaluate_required_and_checked():
 
 def test_sigma_decay_per_update_nan_worst():
     p = Pooling(np.zeros(2), 0, popsize=4, n_offspring=4, sigma=0.4, sigma_decay=0.5, keep_fraction=0.25)
-    pop = _population([[0, 0], [1, 1], [2, 2], [3, 3]], [np.nan, 2.0, 1.0, 3.0])
+    pop = population([[0, 0], [1, 1], [2, 2], [3, 3]], [np.nan, 2.0, 1.0, 3.0])
     p.end_epoch()
     assert p.sigma == 0.4
     p.update(pop, evaluate=lambda g: (np.array([np.nan, 5.0, np.nan, np.nan]), np.zeros(4)))
@@ -137,14 +101,15 @@ X0 = np.full(4, 2.5)  # sphere 25, rastrigin 105
 def test_reduces_benchmarks(f, bound):
     # 150 generations of 16 + 16; bounds hold for seeds 0-19 (worst seen: sphere 0.0006, Rastrigin 7.0)
     p = Pooling(X0, 0, popsize=16, n_offspring=16, sigma=0.5, sigma_decay=0.98)
-    final = f(_run(p, f, 150).centroid)[0]
+    final = f(run(p, f, 150, with_evaluate=True).centroid)[0]
     assert final < bound * f(X0)[0]
 
 
 @pytest.mark.parametrize("pending", [False, True], ids=["after_update", "pending_generation"])
 def test_hdf5_round_trip_continues_identically(tmp_path, pending):
     f = benchmarks.rastrigin
-    a = _run(Pooling(np.linspace(-1, 1, 5), 42, popsize=6, n_offspring=5, sigma=0.3, sigma_decay=0.9), f, 3)
+    a = run(Pooling(np.linspace(-1, 1, 5), 42, popsize=6, n_offspring=5, sigma=0.3, sigma_decay=0.9), f, 3,
+            with_evaluate=True)
     pop = a.generate(creator.Individual) if pending else None
     with h5py.File(tmp_path / "s.h5", "w") as h:
         sbase.write_state(h.create_group("s"), a.state_dict())
@@ -153,18 +118,18 @@ def test_hdf5_round_trip_continues_identically(tmp_path, pending):
     b = Pooling.from_state_dict(state)
     c = Pooling(np.zeros(5), 1, popsize=3)
     c.load_state_dict(state)
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
     if pending:
         for s in (a, b, c):
             p = [creator.Individual(ind) for ind in pop]
             for ind in p:
                 ind.fitness.values = f(ind)
-            s.update(p, evaluate=_evaluator(f))
+            s.update(p, evaluate=evaluator(f))
     for s in (a, b, c):
-        _run(s, f, 3)
+        run(s, f, 3, with_evaluate=True)
     pops = [np.asarray(s.generate(creator.Individual)) for s in (a, b, c)]
     np.testing.assert_array_equal(pops[0], pops[1])
     np.testing.assert_array_equal(pops[0], pops[2])
-    _assert_same_state(a.state_dict(), b.state_dict())
-    _assert_same_state(a.state_dict(), c.state_dict())
+    assert_same_state(a.state_dict(), b.state_dict())
+    assert_same_state(a.state_dict(), c.state_dict())
