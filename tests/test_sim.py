@@ -30,12 +30,14 @@ def model():
 
 @pytest.fixture(scope="module")
 def case(model):
-    """Per-neuron, per-individual parameters and a raster that makes hidden neurons spike."""
+    """Per-neuron, per-individual parameters (injected current too) and a raster that makes hidden neurons spike."""
     lay = build_layout(model, SIZES, GAIN, evolve=EVOLVE, init="gamma")
     rng = np.random.default_rng(1)
     genomes = np.stack([lay.initial(rng) for _ in range(P)])
     params = lay.decode(genomes)
     raster = rng.random((B, T, SIZES["inputs"])) < 0.25
+    hidden = params.neurons["hidden"]
+    hidden["I_app"] = rng.uniform(-0.3, 0.6, hidden["I_app"].shape)  # a constant drive, different per neuron
     return lay, genomes, params, raster
 
 
@@ -112,9 +114,11 @@ def test_trace_max_equals_vmax(backend, runtime_result, cpp_result):
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
 def test_padding_trims_and_matches_full(backend, case, runtime_eval, runtime_result, cpp_eval, cpp_result):
     ev, full = (runtime_eval, runtime_result) if backend == "runtime" else (cpp_eval, cpp_result)
-    lay, genomes, _, raster = case
+    lay, genomes, params, raster = case
     n_ind, n_samp = 2, 3
-    r = ev.evaluate(lay.decode(genomes[:n_ind]), raster[:n_samp])
+    part = lay.decode(genomes[:n_ind])
+    part.neurons["hidden"]["I_app"] = params.neurons["hidden"]["I_app"][:n_ind]
+    r = ev.evaluate(part, raster[:n_samp])
     O, H = SIZES["classes"], SIZES["hidden"]
     assert r.vmax.shape == (n_ind, n_samp, O)
     assert r.trace.shape == (n_ind, n_samp, T, O)
@@ -155,7 +159,8 @@ def test_decode_encode_round_trip(case):
 
 
 def test_layout_dict_round_trip(case):
-    lay, genomes, params, _ = case
+    lay, genomes, _, _ = case
+    params = lay.decode(genomes)
     d = json.loads(json.dumps(lay.to_dict()))  # as stored in a checkpoint
     lay2 = GenomeLayout.from_dict(d)
     assert lay2.size == lay.size and lay2.segments == lay.segments and lay2.fixed == lay.fixed

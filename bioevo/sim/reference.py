@@ -25,6 +25,7 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     beta_h = np.exp(-dt / hid["tau_mem"]).astype(dtype)[:, None, :]
     alpha_h = np.exp(-dt / hid["tau_syn"]).astype(dtype)[:, None, :]
     th = hid["v_th"].astype(dtype)[:, None, :]
+    i_app = hid["I_app"].astype(dtype)[:, None, :] if "I_app" in hid else dtype(0)  # injected current
     beta_o = np.exp(-dt / out["tau_mem"]).astype(dtype)[:, None, :]
     alpha_o = np.exp(-dt / out["tau_syn"]).astype(dtype)[:, None, :]
     x = raster.astype(dtype)
@@ -37,7 +38,7 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     trace = np.empty((P, B, T, O), dtype) if record_trace else None
     for n in range(T):
         v *= beta_h
-        v += (1 - beta_h) * i_h
+        v += (1 - beta_h) * (i_h + i_app)
         i_h *= alpha_h
         vo *= beta_o
         vo += (1 - beta_o) * i_o
