@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
+from .fitness import LOSSES, READOUTS
 from .strategies import REGISTRY, strategy_defaults
 
 
@@ -29,7 +30,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "per_neuron": True,
         "init": "homogeneous", "init_spread": 0.5773502691896258,
     },
-    "fitness": {"loss": "max_cross_entropy", "margin": 0.0, "l2": 0.0},
+    "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
     "evolve": {
         "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
@@ -38,11 +39,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _OPTIONAL_TYPES = {"data.seed": int}
 _FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
-_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY)}
+_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
+            "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations",
              "evolve.batch_size"}
 _NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
-                 "fitness.l2", "data.seed"}
+                 "fitness.l2", "fitness.smoothness", "data.seed"}
 
 
 def _type_name(value: Any) -> str:

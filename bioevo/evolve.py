@@ -17,7 +17,7 @@ from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model
 from .rundir import MetricsLog
-from .sim.evaluator import PopulationEvaluator
+from .sim.evaluator import PopulationEvaluator, Readouts
 from .checkpoint import LoopState, save_checkpoint
 from .strategies import make_strategy
 from .strategies.base import Strategy
@@ -64,16 +64,42 @@ def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Gen
 
 @dataclass
 class Scorer:
-    """Loss and accuracy of genomes on samples, through one evaluator."""
+    """Loss and accuracy of genomes on samples, through one evaluator.
+
+    The loss reads what ``fitness.LOSSES`` says (trace, max over time, the
+    readout's scores or the readout layer's spike counts); predictions and
+    accuracy come from the configured ``readout``; optional L2 on the genome
+    and smoothness of the readout trace are added with their weights."""
 
     evaluator: PopulationEvaluator
     layout: GenomeLayout
     loss_name: str
     margin: float
     l2: float
+    readout: str = "max"
+    smoothness: float = 0.0
 
     def __post_init__(self) -> None:
-        self.loss_fn, self.needs_trace = fitness.get_loss(self.loss_name)
+        self.loss_fn, self.loss_input = fitness.get_loss(self.loss_name)
+        self.readout_layer = self.evaluator.model.readout_layer
+
+    def scores(self, r: Readouts) -> np.ndarray:
+        """Per-class scores (P, B, O) of the configured readout."""
+        spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
+        return fitness.readout_scores(self.readout, vmax=r.vmax, trace=r.trace, spike_counts=spikes(r.spike_counts),
+                                      first_spike=spikes(r.first_spikes), n_steps=self.evaluator.n_steps)
+
+    def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        kind = self.loss_input
+        if kind == "trace":
+            loss = self.loss_fn(r.trace, labels, margin=self.margin)
+        elif kind == "spike_counts":
+            loss = self.loss_fn(r.spike_counts[self.readout_layer], labels, margin=self.margin)
+        else:
+            loss = self.loss_fn(r.vmax if kind == "vmax" else scores, labels)
+        if self.smoothness:
+            loss = loss + fitness.smoothness_penalty(r.trace, self.smoothness)
+        return loss
 
     def batch(self, genomes: np.ndarray, data: SpikeData) -> tuple[np.ndarray, np.ndarray]:
         """(loss, accuracy) per genome on one batch, in evaluator-sized chunks of genomes."""
@@ -83,25 +109,23 @@ class Scorer:
             parts = [self.batch(genomes[k:k + P], data) for k in range(0, len(genomes), P)]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         r = self.evaluator.evaluate(self.layout.decode(genomes), data.raster)
-        if self.needs_trace:
-            loss = self.loss_fn(r.trace, data.labels, margin=self.margin)
-        else:
-            loss = self.loss_fn(r.vmax, data.labels)
+        scores = self.scores(r)
+        loss = self._loss(r, scores, data.labels)
         if self.l2:
             loss = loss + fitness.l2_penalty(genomes, self.l2)
-        return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(r.vmax, data.labels)
+        return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(scores, data.labels)
 
     def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
-        """(mean loss, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+        """(mean loss without the L2 term, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+        params = self.layout.decode(genome[None])
         B = self.evaluator.batch
         losses, preds = [], []
         for start in range(0, len(data), B):
             chunk = data.subset(slice(start, start + B))
-            r = self.evaluator.evaluate(self.layout.decode(genome[None]), chunk.raster)
-            loss = (self.loss_fn(r.trace, chunk.labels, margin=self.margin) if self.needs_trace
-                    else self.loss_fn(r.vmax, chunk.labels))
-            losses.append(float(loss[0]) * len(chunk))
-            preds.append(fitness.predictions(r.vmax)[0])
+            r = self.evaluator.evaluate(params, chunk.raster)
+            scores = self.scores(r)
+            losses.append(float(self._loss(r, scores, chunk.labels)[0]) * len(chunk))
+            preds.append(fitness.predictions(scores)[0])
         return sum(losses) / len(data), np.concatenate(preds)
 
 
@@ -219,20 +243,41 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
         fitness.get_loss(cfg["fitness"]["loss"])
     except ValueError as err:
         raise ConfigError(str(err).replace("unknown loss", "unknown fitness.loss")) from None
+    check_readout(cfg, model)
     layout = make_layout(cfg, model)
     splits = make_dataset(cfg)
     return model, layout, splits
+
+
+def recording_needs(fit: dict) -> tuple[bool, bool]:
+    """(record the readout trace, record the readout layer's spikes) for a ``[fitness]`` table."""
+    _, loss_input = fitness.get_loss(fit["loss"])
+    trace, spikes = fitness.READOUTS[fit["readout"]]
+    return (trace or loss_input == "trace" or fit["smoothness"] > 0, spikes or loss_input == "spike_counts")
+
+
+def check_readout(cfg: dict, model: ModelSpec) -> None:
+    """Spike readouts and the spike-count hinge need a readout layer that spikes."""
+    layer = model.layers[model.readout_layer]
+    if layer.threshold is None and recording_needs(cfg["fitness"])[1]:
+        what = (f"fitness.readout '{cfg['fitness']['readout']}'" if fitness.READOUTS[cfg["fitness"]["readout"]][1]
+                else f"fitness.loss '{cfg['fitness']['loss']}'")
+        allowed = ", ".join(k for k, (_, spikes) in fitness.READOUTS.items() if not spikes)
+        raise ConfigError(f"{what} needs a spiking readout layer, but layer '{layer.name}' of model "
+                          f"'{model.name}' has no threshold; readouts allowed for this model: {allowed} "
+                          "(model lif_spiking has a spiking readout)")
 
 
 def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: int) -> Scorer:
     """The evaluator holds ``population`` individuals (the strategy's popsize);
     larger requests are evaluated in chunks."""
     f = cfg["fitness"]
-    _, needs_trace = fitness.get_loss(f["loss"])
+    trace, spikes = recording_needs(f)
     evaluator = PopulationEvaluator(model, layout.layer_sizes, population,
                                     cfg["evolve"]["batch_size"], cfg["data"]["n_steps"],
-                                    backend=cfg["evolve"]["backend"], record_trace=needs_trace)
-    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"])
+                                    backend=cfg["evolve"]["backend"], record_trace=trace,
+                                    record_spikes=(model.readout_layer,) if spikes else False)
+    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])
 
 
 def seeded_streams(seed: int) -> dict[str, np.random.Generator]:

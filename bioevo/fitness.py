@@ -7,6 +7,12 @@ classes; ``trace`` is ``(P, B, T, O)`` (readout membrane potential per step),
 ``vmax`` is ``(P, B, O)`` (max over time) and ``labels`` is ``(B,)`` int.
 Everything is vectorised over ``P`` and ``B`` so a generation is scored in one
 numpy call.
+
+A *readout* turns what the simulator recorded into one score per class
+``(P, B, O)``, higher meaning more evidence for that class; predictions are its
+argmax (ties go to the lowest class index).  ``READOUTS`` says which ones need
+the full trace or the readout layer's spikes (only models whose readout layer
+spikes have those); ``LOSSES`` says what each loss reads.
 """
 from __future__ import annotations
 
@@ -18,9 +24,14 @@ __all__ = [
     "membrane_hinge",
     "final_step_hinge",
     "max_cross_entropy",
+    "cross_entropy",
+    "spike_count_hinge",
+    "smoothness_penalty",
+    "readout_scores",
     "accuracy",
     "predictions",
     "l2_penalty",
+    "READOUTS",
     "LOSSES",
     "get_loss",
 ]
@@ -76,29 +87,87 @@ def _logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(x - m), axis=axis))
 
 
-def max_cross_entropy(vmax: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Softmax cross-entropy on max-over-time readouts, mean over samples; shape ``(P,)``.
+def cross_entropy(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Softmax cross-entropy of per-class scores ``(P, B, O)``, mean over samples; shape ``(P,)``.
 
     Uses log-sum-exp so large membrane potentials (mV scale) do not overflow.
     """
-    vmax, labels = _check(vmax, labels, 3, "vmax")
-    lse = _logsumexp(vmax, axis=-1)  # (P, B)
-    v_true = vmax[:, np.arange(vmax.shape[1]), labels]  # (P, B)
+    scores, labels = _check(scores, labels, 3, "scores")
+    lse = _logsumexp(scores, axis=-1)  # (P, B)
+    v_true = scores[:, np.arange(scores.shape[1]), labels]  # (P, B)
     return (lse - v_true).mean(axis=1)
 
 
-def predictions(vmax: np.ndarray) -> np.ndarray:
-    """Predicted class per individual and sample, ``(P, B)``; ties go to the lowest class index."""
-    vmax = np.asarray(vmax)
-    if vmax.ndim != 3:
-        raise ValueError(f"vmax must have 3 dimensions, got shape {vmax.shape}")
-    return np.argmax(vmax, axis=-1)
+def max_cross_entropy(vmax: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cross-entropy on max-over-time readouts (the report's loss); shape ``(P,)``."""
+    return cross_entropy(vmax, labels)
 
 
-def accuracy(vmax: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Fraction of samples whose argmax readout is the label, shape ``(P,)`` (higher is better)."""
-    vmax, labels = _check(vmax, labels, 3, "vmax")
-    return (predictions(vmax) == labels[None, :]).mean(axis=1)
+def spike_count_hinge(counts: np.ndarray, labels: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    """``mean_b mean_{o != y_b} max(0, n[p,b,o] - n[p,b,y_b] + margin)`` on readout spike counts
+    ``(P, B, O)``: the true class must fire at least ``margin`` spikes more than every other; shape ``(P,)``."""
+    counts, labels = _check(counts, labels, 3, "counts")
+    return _hinge(counts[:, :, None, :], labels, float(margin))
+
+
+def smoothness_penalty(trace: np.ndarray, weight: float) -> np.ndarray:
+    """``weight * mean_{b,t,o} (V[t+1] - V[t])^2``: discourages jittery readout potentials; shape ``(P,)``."""
+    trace = np.asarray(trace, dtype=np.float64)
+    if trace.ndim != 4:
+        raise ValueError(f"trace must have 4 dimensions, got shape {trace.shape}")
+    if trace.shape[2] < 2:
+        return np.zeros(trace.shape[0])
+    return float(weight) * np.mean(np.diff(trace, axis=2) ** 2, axis=(1, 2, 3))
+
+
+#: readout name -> (needs the full trace, needs the readout layer's spikes).
+READOUTS: dict[str, tuple[bool, bool]] = {
+    "max": (False, False),  # max over time of the readout variable
+    "final": (True, False),  # its value at the last step
+    "sum": (True, False),  # its sum over the steps of the sample
+    "spike_count": (False, True),  # spikes of each readout neuron in the sample
+    "first_spike": (False, True),  # minus the step of its first spike (no spike: minus the sample length)
+}
+
+
+def readout_scores(kind: str, vmax: np.ndarray | None = None, trace: np.ndarray | None = None,
+                   spike_counts: np.ndarray | None = None, first_spike: np.ndarray | None = None,
+                   n_steps: int | None = None) -> np.ndarray:
+    """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUTS``); higher is stronger.
+
+    ``first_spike`` holds the step of each readout neuron's first spike within
+    the sample, ``n_steps`` where it did not spike; the score is its negative,
+    so the earliest spike wins and a silent neuron scores lowest.
+    """
+    need = {"max": vmax, "final": trace, "sum": trace, "spike_count": spike_counts, "first_spike": first_spike}
+    if kind not in need:
+        raise ValueError(f"unknown readout {kind!r}; allowed: {', '.join(READOUTS)}")
+    data = need[kind]
+    if data is None:
+        raise ValueError(f"readout {kind!r} needs data the simulation did not record")
+    data = np.asarray(data, dtype=np.float64)
+    if kind == "final":
+        return data[:, :, -1, :]
+    if kind == "sum":
+        return data.sum(axis=2)
+    if kind == "first_spike":
+        return -data
+    return data
+
+
+def predictions(scores: np.ndarray) -> np.ndarray:
+    """Predicted class per individual and sample from readout scores ``(P, B, O)``, shape ``(P, B)``;
+    ties go to the lowest class index."""
+    scores = np.asarray(scores)
+    if scores.ndim != 3:
+        raise ValueError(f"scores must have 3 dimensions, got shape {scores.shape}")
+    return np.argmax(scores, axis=-1)
+
+
+def accuracy(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Fraction of samples whose argmax readout score is the label, shape ``(P,)`` (higher is better)."""
+    scores, labels = _check(scores, labels, 3, "scores")
+    return (predictions(scores) == labels[None, :]).mean(axis=1)
 
 
 def l2_penalty(genomes: np.ndarray, weight: float) -> np.ndarray:
@@ -111,18 +180,21 @@ def l2_penalty(genomes: np.ndarray, weight: float) -> np.ndarray:
 
 LossFn = Callable[..., np.ndarray]
 
-#: name -> (loss function, needs_trace). ``needs_trace`` False means the loss
-#: takes ``vmax`` (P, B, O) instead of the full trace, so the simulator can skip
-#: recording per-step readouts.
-LOSSES: dict[str, tuple[LossFn, bool]] = {
-    "membrane_hinge": (membrane_hinge, True),
-    "final_step_hinge": (final_step_hinge, True),
-    "max_cross_entropy": (max_cross_entropy, False),
+#: name -> (loss function, what it reads): "trace" (P, B, T, O) and "spike_counts"
+#: (P, B, O, the readout layer's) take ``margin``; "vmax" (P, B, O) is the max over
+#: time; "readout" is the scores of the configured readout.  Only what the loss
+#: and the readout read is recorded (the trace costs about 2x).
+LOSSES: dict[str, tuple[LossFn, str]] = {
+    "membrane_hinge": (membrane_hinge, "trace"),
+    "final_step_hinge": (final_step_hinge, "trace"),
+    "max_cross_entropy": (max_cross_entropy, "vmax"),
+    "cross_entropy": (cross_entropy, "readout"),
+    "spike_count_hinge": (spike_count_hinge, "spike_counts"),
 }
 
 
-def get_loss(name: str) -> tuple[LossFn, bool]:
-    """Look up ``(function, needs_trace)`` by name; raises ValueError listing allowed names."""
+def get_loss(name: str) -> tuple[LossFn, str]:
+    """Look up ``(function, what it reads)`` by name; raises ValueError listing allowed names."""
     try:
         return LOSSES[name]
     except (KeyError, TypeError):

@@ -76,7 +76,12 @@ def test_two_concurrent_cpp_runs_both_succeed(tmp_path):
     (["--set", "model.params.hidden.tau_mem=0"], "tau_mem"),
     (["--set", "evolve.batch_size=5000"], "larger than the training set"),
     (["--set", "model.name=nope"], "unknown model.name 'nope'"),
-    (["--set", "fitness.loss=l1"], "unknown fitness.loss 'l1'"),
+    (["--set", "fitness.loss=l1"], "fitness.loss 'l1' is not allowed; allowed: membrane_hinge"),
+    (["--set", 'fitness.readout="mean"'], "fitness.readout 'mean' is not allowed; allowed: max, final, sum"),
+    (["--set", 'fitness.readout="spike_count"'],
+     "fitness.readout 'spike_count' needs a spiking readout layer, but layer 'readout' of model 'lif'"),
+    (["--set", 'fitness.loss="spike_count_hinge"'], "fitness.loss 'spike_count_hinge' needs a spiking readout"),
+    (["--set", "fitness.smoothness=-1.0"], "fitness.smoothness must be >= 0"),
     (["--backend", "gpu"], "invalid choice: 'gpu'"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):

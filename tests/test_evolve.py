@@ -15,7 +15,7 @@ from bioevo.sim.evaluator import Readouts
 class NaNForSecond:
     """Stands in for the Brian2 evaluator: individual 1 blows up."""
 
-    population = 3
+    population, n_steps, model = 3, 5, load_model("lif")
 
     def evaluate(self, params, raster):
         vmax = np.tile(np.array([[1.0, 0.0]]), (params.population, raster.shape[0], 1))

@@ -90,10 +90,12 @@ def test_l2_penalty():
 
 
 def test_registry_and_unknown_loss():
-    assert set(F.LOSSES) == {"membrane_hinge", "final_step_hinge", "max_cross_entropy"}
-    fn, needs_trace = F.get_loss("max_cross_entropy")
-    assert fn is F.max_cross_entropy and needs_trace is False
-    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, True)
+    assert set(F.LOSSES) == {"membrane_hinge", "final_step_hinge", "max_cross_entropy", "cross_entropy",
+                             "spike_count_hinge"}
+    fn, reads = F.get_loss("max_cross_entropy")
+    assert fn is F.max_cross_entropy and reads == "vmax"
+    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace")
+    assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts")
     with pytest.raises(ValueError, match="unknown loss 'nope'; allowed: .*membrane_hinge"):
         F.get_loss("nope")
 
@@ -134,3 +136,52 @@ def test_plot_confusion_writes_png(tmp_path):
 
     out = plot_confusion([[2, 1], [0, 3]], tmp_path / "sub" / "cm.png", class_names=["a", "b"])
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- readouts and the losses added with them, on hand-made data ---------------------------------
+
+def test_readouts_hand_computed():
+    # TRACE: 1 individual, 1 sample, steps [1, .5, 2] then [3, 1, 2.8]
+    vmax = TRACE.max(axis=2)
+    np.testing.assert_array_equal(F.readout_scores("max", vmax=vmax), [[[3.0, 1.0, 2.8]]])
+    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE), [[[3.0, 1.0, 2.8]]])
+    np.testing.assert_array_equal(F.readout_scores("sum", trace=TRACE), [[[4.0, 1.5, 4.8]]])
+    counts = np.array([[[2, 5, 0]]])
+    np.testing.assert_array_equal(F.readout_scores("spike_count", spike_counts=counts), [[[2, 5, 0]]])
+    first = np.array([[[7, 3, 50]]])  # class 2 never spiked in a 50-step sample
+    np.testing.assert_array_equal(F.readout_scores("first_spike", first_spike=first, n_steps=50), [[[-7, -3, -50]]])
+    # predictions: sum says class 2, final says class 0, spike count and first spike say class 1
+    assert [F.predictions(F.readout_scores(k, trace=TRACE))[0, 0] for k in ("final", "sum")] == [0, 2]
+    assert F.predictions(F.readout_scores("first_spike", first_spike=first))[0, 0] == 1
+    assert F.predictions(np.zeros((1, 1, 3)))[0, 0] == 0  # ties (e.g. all silent): the lowest class
+
+
+def test_readout_errors_name_the_problem():
+    with pytest.raises(ValueError, match="unknown readout 'mean'; allowed: max, final, sum, spike_count, first_spike"):
+        F.readout_scores("mean", vmax=np.zeros((1, 1, 2)))
+    with pytest.raises(ValueError, match="readout 'final' needs data the simulation did not record"):
+        F.readout_scores("final", vmax=np.zeros((1, 1, 2)))
+
+
+def test_spike_count_hinge_hand_computed():
+    counts = np.array([[[2, 5, 0], [4, 1, 1]],    # individual 0; labels 0, 0
+                       [[6, 5, 0], [4, 4, 1]]])   # individual 1
+    labels = np.array([0, 0])
+    # ind 0: sample 0 (max(0, 5-2) + 0)/2 = 1.5, sample 1 0 -> 0.75; ind 1: all wrong classes below -> 0
+    np.testing.assert_allclose(F.spike_count_hinge(counts, labels), [0.75, 0.0])
+    # margin 2: ind 0: s0 (5 + 0)/2 = 2.5, s1 (0 + 0)/2 = 0 -> 1.25; ind 1: s0 (1 + 0)/2, s1 (2 + 0)/2 -> 0.75
+    np.testing.assert_allclose(F.spike_count_hinge(counts, labels, margin=2.0), [1.25, 0.75])
+
+
+def test_cross_entropy_on_any_readout_equals_max_cross_entropy_on_vmax():
+    scores = np.random.default_rng(3).normal(size=(2, 4, 3))
+    labels = np.array([0, 2, 1, 1])
+    np.testing.assert_array_equal(F.cross_entropy(scores, labels), F.max_cross_entropy(scores, labels))
+
+
+def test_smoothness_penalty_hand_computed():
+    # differences: class 0 +2, class 1 +0.5, class 2 +0.8 -> mean square (4 + .25 + .64)/3 = 1.63
+    np.testing.assert_allclose(F.smoothness_penalty(TRACE, 1.0), [4.89 / 3])
+    np.testing.assert_allclose(F.smoothness_penalty(TRACE, 0.1), [0.489 / 3])
+    flat = np.ones((2, 3, 5, 4))
+    np.testing.assert_array_equal(F.smoothness_penalty(flat, 1.0), [0.0, 0.0])

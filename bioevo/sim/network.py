@@ -59,7 +59,7 @@ def build_network(
     batch: int,
     n_steps: int,
     record_trace: bool = False,
-    record_spikes: bool = False,
+    record_spikes: bool | tuple[str, ...] = False,
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device."""
     dt = model.dt * b2.ms
@@ -110,8 +110,9 @@ def build_network(
     trace_monitor = (b2.StateMonitor(readout, model.readout_variable, record=True, when="end", dt=step,
                                      name="readout_trace_monitor")
                      if record_trace else None)
-    spike_monitors = ({name: b2.SpikeMonitor(g, name=f"{name}_spikes") for name, g in groups.items()
-                       if name != "input" and g.events} if record_spikes else {})
+    wanted = set(groups) - {"input"} if record_spikes is True else set(record_spikes or ())
+    spike_monitors = {name: b2.SpikeMonitor(g, name=f"{name}_spikes") for name, g in groups.items()
+                      if name in wanted and g.events}
     return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others)
 
 

@@ -13,9 +13,15 @@ from ..genome import NetworkParameters
 
 
 def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
-                 dtype: type = np.float64, record_trace: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+                 dtype: type = np.float64, record_trace: bool = False,
+                 readout_spikes: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Run P individuals on B samples.  Returns (vmax (P,B,O), trace (P,B,T,O)
-    or None, hidden spike counts (P,B,H))."""
+    or None, hidden spike counts (P,B,H)).
+
+    If the readout has a threshold ``v_th`` (model ``lif_spiking``) it spikes
+    and resets like the hidden layer; pass a dict as ``readout_spikes`` to get
+    its spike counts and first-spike steps (T where silent) in it under
+    "counts" and "first"."""
     w_in = params.weights["input_hidden"].astype(dtype)  # (P, M, H)
     w_out = params.weights["hidden_readout"].astype(dtype)  # (P, H, O)
     hid, out = params.neurons["hidden"], params.neurons["readout"]
@@ -36,6 +42,9 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     vmax = np.full_like(vo, -np.inf)
     counts = np.zeros((P, B, H), np.int64)
     trace = np.empty((P, B, T, O), dtype) if record_trace else None
+    th_o = out["v_th"].astype(dtype)[:, None, :] if "v_th" in out else None
+    counts_o = np.zeros((P, B, O), np.int64)
+    first_o = np.full((P, B, O), T, np.int64)
     for n in range(T):
         v *= beta_h
         v += (1 - beta_h) * (i_h + i_app)
@@ -44,11 +53,18 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
         vo += (1 - beta_o) * i_o
         i_o *= alpha_o
         np.maximum(vmax, vo, out=vmax)
-        if record_trace:
-            trace[:, :, n] = vo
         spikes = v > th
         i_h += np.matmul(x[:, n], w_in)
         i_o += np.matmul(spikes.astype(dtype), w_out)
         v[spikes] = 0
         counts += spikes
+        if th_o is not None:
+            spikes_o = vo > th_o
+            vo[spikes_o] = 0
+            first_o[spikes_o & (first_o == T)] = n
+            counts_o += spikes_o
+        if record_trace:
+            trace[:, :, n] = vo
+    if readout_spikes is not None:
+        readout_spikes.update(counts=counts_o, first=first_o)
     return vmax, trace, counts

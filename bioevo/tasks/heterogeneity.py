@@ -88,12 +88,12 @@ def resume_dir(path: str, study: dict) -> Path:
 
 
 def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
-    """Test accuracy of the best genome with every time constant scaled by 1 + delta."""
-    from ..evolve import make_dataset
+    """Test accuracy of the best genome with every time constant scaled by 1 + delta
+    (all factors simulated at once, one individual each), read out as the run was."""
+    from ..evolve import make_dataset, make_scorer
+    from ..fitness import predictions
     from ..model import parse_model
     from ..report.metrics import classification_metrics
-    from ..sim.evaluator import PopulationEvaluator
-    from ..fitness import predictions
 
     genome, layout, cfg, model_toml = load_genome(run_dir / "best_genome.h5")
     model = parse_model(tomllib.loads(model_toml), "model")
@@ -105,14 +105,13 @@ def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
         for name in values:
             if name.startswith("tau"):
                 values[name] = base.neurons[layer][name] * np.array(factors)[:, None]
-    batch = min(len(test), 250)
-    ev = PopulationEvaluator(model, layout.layer_sizes, len(factors), batch, cfg["data"]["n_steps"],
-                             backend=cfg["evolve"]["backend"])
+    scorer = make_scorer(cfg, model, layout, len(factors))
+    batch = scorer.evaluator.batch
     preds = []
     for start in range(0, len(test), batch):
         chunk = test.subset(slice(start, start + batch))
-        preds.append(predictions(ev.evaluate(params, chunk.raster).vmax))
-    ev.close()
+        preds.append(predictions(scorer.scores(scorer.evaluator.evaluate(params, chunk.raster))))
+    scorer.evaluator.close()
     preds = np.concatenate(preds, axis=1)
     return {f"{f - 1:+.2f}": classification_metrics(test.labels, p, test.n_classes)["accuracy"]
             for f, p in zip(factors, preds)}
