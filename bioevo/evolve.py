@@ -113,6 +113,8 @@ class Scorer:
         loss = self._loss(r, scores, data.labels)
         if self.l2:
             loss = loss + fitness.l2_penalty(genomes, self.l2)
+        if r.finite is not None:  # a blown-up (non-finite) state anywhere in the batch: worst loss
+            loss = np.where(r.finite.all(axis=1), loss, np.inf)
         return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(scores, data.labels)
 
     def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:

@@ -82,3 +82,33 @@ def test_hh_network_builds_and_backends_agree(hh):
     assert out["runtime"].spike_counts["hidden"].sum() > 0
     np.testing.assert_allclose(out["cpp"].vmax, out["runtime"].vmax, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(out["cpp"].spike_counts["hidden"], out["runtime"].spike_counts["hidden"])
+
+
+@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+def test_blown_up_individual_gets_the_worst_loss_and_others_are_untouched(hh, backend):
+    """Input weights of 1e306 overflow individual 1's HH state to inf/NaN.  Its
+    neurons then never cross threshold, so its readouts stay quiet and finite:
+    only the end-of-sample state check can tell, and it must give the worst
+    loss while individual 0 scores as usual."""
+    from bioevo.data.spikes import SpikeData
+    from bioevo.evolve import Scorer
+    from bioevo.genome import build_layout
+    from bioevo.sim.evaluator import PopulationEvaluator
+
+    layout = build_layout(hh, {"inputs": 3, "hidden": 4, "classes": 2}, {"input_hidden": 3.0, "hidden_readout": 5.0})
+    rng = np.random.default_rng(0)
+    genomes = np.stack([layout.initial(rng) for _ in range(2)])
+    genomes[1, :12] *= 1e306  # the 3 x 4 input weights
+    raster = np.zeros((2, 10, 3), dtype=bool)
+    raster[:, [1, 2, 3], [0, 1, 2]] = True
+    data = SpikeData(raster, np.array([0, 1]), 2)
+    ev = PopulationEvaluator(hh, layout.layer_sizes, 2, 2, 10, backend=backend)
+    try:
+        r = ev.evaluate(layout.decode(genomes), raster)
+        loss, _ = Scorer(ev, layout, "max_cross_entropy", 0.0, 0.0).batch(genomes, data)
+        alone, _ = Scorer(ev, layout, "max_cross_entropy", 0.0, 0.0).batch(genomes[:1], data)
+    finally:
+        ev.close()
+    assert np.all(np.isfinite(r.vmax))  # the readouts alone would not show it
+    np.testing.assert_array_equal(r.finite, [[True, True], [False, False]])
+    assert np.isinf(loss[1]) and np.isfinite(loss[0]) and loss[0] == alone[0]

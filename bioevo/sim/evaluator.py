@@ -42,6 +42,7 @@ class Readouts:
     trace: np.ndarray | None = None  # (P, B, T, O)
     spike_counts: dict[str, np.ndarray] | None = None  # layer -> (P, B, n)
     first_spikes: dict[str, np.ndarray] | None = None  # layer -> (P, B, n) step of the first spike, T if none
+    finite: np.ndarray | None = None  # (P, B) False where an ODE-integrated layer blew up (None: no such layer)
 
 
 def cache_root() -> Path:
@@ -261,11 +262,17 @@ class PopulationEvaluator:
 
     def _collect(self, n_ind: int, n_samples: int) -> Readouts:
         Pw, B, T, O = self._per_worker, self.batch, self.n_steps, self.n_out
-        vmax, trace = [], []
+        vmax, trace, finite = [], [], []
         counts, firsts = {name: [] for name in self.net.spike_monitors}, {name: [] for name in self.net.spike_monitors}
         for k in range(self.workers):
             raw = self._read(self.net.max_monitor.variables[READOUT_MAX], k).reshape(-1, Pw * O)
             vmax.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
+            ok = np.ones((Pw, B), dtype=bool)
+            for name, mon in self.net.state_checks.items():
+                var = next(iter(mon.record_variables))
+                state = self._read(mon.variables[var], k).reshape(-1, Pw * self.layer_sizes[name])[1 : B + 1]
+                ok &= np.isfinite(state.reshape(B, Pw, -1)).all(axis=2).T
+            finite.append(ok)
             if self.net.trace_monitor is not None:
                 var = self.net.trace_monitor.variables[self.model.readout_variable]
                 raw = self._read(var, k).reshape(-1, Pw * O)[: B * T]
@@ -287,6 +294,7 @@ class PopulationEvaluator:
             np.concatenate(trace)[:n_ind, :n_samples].copy() if trace else None,
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in counts.items()} or None,
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in firsts.items()} or None,
+            np.concatenate(finite)[:n_ind, :n_samples] if self.net.state_checks else None,
         )
 
 

@@ -33,9 +33,11 @@ class BrianNetwork:
     trace_monitor: b2.StateMonitor | None
     spike_monitors: dict[str, b2.SpikeMonitor]
     others: list = field(default_factory=list)
+    # layer -> monitor of one integrated state variable at the end of every sample (blow-up check)
+    state_checks: dict[str, b2.StateMonitor] = field(default_factory=dict)
 
     def objects(self) -> list:
-        mons = [self.max_monitor, *self.spike_monitors.values()]
+        mons = [self.max_monitor, *self.spike_monitors.values(), *self.state_checks.values()]
         if self.trace_monitor is not None:
             mons.append(self.trace_monitor)
         return [*self.groups.values(), *self.synapses.values(), *mons, *self.others]
@@ -113,7 +115,16 @@ def build_network(
     wanted = set(groups) - {"input"} if record_spikes is True else set(record_spikes or ())
     spike_monitors = {name: b2.SpikeMonitor(g, name=f"{name}_spikes") for name, g in groups.items()
                       if name in wanted and g.events}
-    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others)
+    # Layers integrated by Brian2's ODE solvers (stiff models such as HH) can blow up; a non-finite
+    # state at the end of a sample marks the individual (its neurons may simply fall silent otherwise).
+    state_checks = {}
+    for name, g in groups.items():
+        diff = sorted(g.equations.diff_eq_names)
+        if name != "input" and diff:
+            var = "v" if "v" in diff else diff[0]
+            state_checks[name] = b2.StateMonitor(g, var, record=True, dt=sample_dt, when="before_start",
+                                                 name=f"{name}_state_check")
+    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others, state_checks)
 
 
 def run_duration(model: ModelSpec, batch: int, n_steps: int) -> b2.Quantity:
