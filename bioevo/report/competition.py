@@ -25,7 +25,7 @@ from ..data.report_samples import pick_per_class
 from ..genome import GenomeLayout, NetworkParameters
 from ..model import ModelSpec, load_model, parse_model
 from ..sim.evaluator import PopulationEvaluator
-from .figures import _int_labels, _new_figure, _save
+from .figures import _int_labels, _save, sample_panels
 
 __all__ = ["PoolRates", "binned_pool_rates", "pool_rates", "plot_pool_rates", "pool_rate_figure"]
 
@@ -135,14 +135,8 @@ def plot_pool_rates(rates: np.ndarray | PoolRates, path: str | Path, *, labels: 
     order = np.argsort(lab, kind="stable") if lab is not None else np.arange(n)
     winner = r.max(axis=1).argmax(axis=1) if predicted is None else _int_labels(predicted, n, "predicted")
     t = np.arange(n_steps) * step_ms
-    ncols = min(n, 4)
-    nrows = -(-n // ncols)
-    fig = _new_figure((3.0 * ncols + 0.4, 2.3 * nrows + 0.8))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
-    for slot, ax in enumerate(axes.flat):
-        if slot >= n:
-            ax.set_axis_off()
-            continue
+
+    def draw(ax, slot: int) -> None:
         i = order[slot]
         for o in range(n_pools):
             true = lab is not None and o == lab[i]
@@ -156,12 +150,8 @@ def plot_pool_rates(rates: np.ndarray | PoolRates, path: str | Path, *, labels: 
                          color="black" if ok else "tab:red")
         else:
             ax.set_title(f"sample {i} (decision {names[winner[i]]})", fontsize=9)
-        ax.grid(True, alpha=0.3)
-        if slot + ncols >= n:
-            ax.set_xlabel("time (ms)")
-            ax.tick_params(axis="x", labelbottom=True)
-        if slot % ncols == 0:
-            ax.set_ylabel("rate (Hz / neuron)")
+
+    fig, nrows = sample_panels(n, 0.8, draw, "rate (Hz / neuron)")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=f"C{o % 10}", lw=1.5) for o in range(n_pools)]

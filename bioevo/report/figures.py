@@ -7,7 +7,7 @@ figures across a long evolution run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -167,6 +167,27 @@ def plot_training_curves(log: Sequence[dict], path: str | Path) -> Path:
     return _save(fig, path)
 
 
+def sample_panels(n: int, extra_height: float, draw: Callable, ylabel: str) -> tuple:
+    """A grid of one panel per sample (at most 4 columns, shared axes, time on x);
+    ``draw(ax, slot)`` fills panel ``slot``.  Returns (figure, number of rows)."""
+    ncols = min(n, 4)
+    nrows = -(-n // ncols)
+    fig = _new_figure((3.0 * ncols + 0.4, 2.3 * nrows + extra_height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for slot, ax in enumerate(axes.flat):
+        if slot >= n:
+            ax.set_axis_off()
+            continue
+        draw(ax, slot)
+        ax.grid(True, alpha=0.3)
+        if slot + ncols >= n:  # bottom-most panel of its column
+            ax.set_xlabel("time (ms)")
+            ax.tick_params(axis="x", labelbottom=True)  # sharex hid it above an empty slot
+        if slot % ncols == 0:
+            ax.set_ylabel(ylabel)
+    return fig, nrows
+
+
 def plot_readout_traces(
     traces: np.ndarray,
     labels: np.ndarray,
@@ -198,14 +219,8 @@ def plot_readout_traces(
     order = np.argsort(lab, kind="stable")
     pred = tr.max(axis=1).argmax(axis=1)
     t = np.arange(n_steps) * dt_ms
-    ncols = min(n, 4)
-    nrows = -(-n // ncols)
-    fig = _new_figure((3.0 * ncols + 0.4, 2.3 * nrows + 0.6))
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
-    for slot, ax in enumerate(axes.flat):
-        if slot >= n:
-            ax.set_axis_off()
-            continue
+
+    def draw(ax, slot: int) -> None:
         i = order[slot]
         for o in range(n_out):
             true = o == lab[i]
@@ -214,12 +229,8 @@ def plot_readout_traces(
         ok = pred[i] == lab[i]
         ax.set_title(f"class {names[lab[i]]} (pred {names[pred[i]]})", fontsize=9,
                      color="black" if ok else "tab:red")
-        ax.grid(True, alpha=0.3)
-        if slot + ncols >= n:  # bottom-most panel of its column
-            ax.set_xlabel("time (ms)")
-            ax.tick_params(axis="x", labelbottom=True)  # sharex hid it above an empty slot
-        if slot % ncols == 0:
-            ax.set_ylabel("readout V")
+
+    fig, nrows = sample_panels(n, 0.6, draw, "readout V")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=f"C{o % 10}", lw=1.5) for o in range(n_out)]
