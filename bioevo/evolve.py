@@ -66,8 +66,8 @@ def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Gen
 class Scorer:
     """Loss and accuracy of genomes on samples, through one evaluator.
 
-    The loss reads what ``fitness.LOSSES`` says (trace, max over time, the
-    readout's scores or the readout layer's spike counts); predictions and
+    The loss reads what ``fitness.LOSSES`` says (trace, max over time, last
+    step, the readout's scores or the readout layer's spike counts); predictions and
     accuracy come from the configured ``readout``; optional L2 on the genome
     and smoothness of the readout trace are added with their weights."""
 
@@ -87,12 +87,15 @@ class Scorer:
         """Per-class scores (P, B, O) of the configured readout."""
         spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
         return fitness.readout_scores(self.readout, vmax=r.vmax, trace=r.trace, spike_counts=spikes(r.spike_counts),
-                                      first_spike=spikes(r.first_spikes), n_steps=self.evaluator.n_steps)
+                                      first_spike=spikes(r.first_spikes), n_steps=self.evaluator.n_steps,
+                                      vfinal=r.vfinal, vsum=r.vsum)
 
     def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         kind = self.loss_input
         if kind == "trace":
             loss = self.loss_fn(r.trace, labels, margin=self.margin)
+        elif kind == "vfinal":  # tracked in the simulation, else the trace's last step
+            loss = self.loss_fn(r.vfinal if r.vfinal is not None else r.trace, labels, margin=self.margin)
         elif kind == "spike_counts":
             loss = self.loss_fn(r.spike_counts[self.readout_layer], labels, margin=self.margin)
         else:
@@ -251,20 +254,24 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
     return model, layout, splits
 
 
-def recording_needs(fit: dict) -> tuple[bool, bool]:
-    """(record the readout trace, record the readout layer's spikes) for a ``[fitness]`` table."""
+def recording_needs(fit: dict) -> tuple[bool, bool, tuple[str, ...]]:
+    """What a ``[fitness]`` table needs the simulation to record: (the readout
+    trace, the readout layer's spikes, the readout statistics besides the max
+    to track inside the simulation: "final", "sum")."""
     _, loss_input = fitness.get_loss(fit["loss"])
-    trace, spikes = fitness.READOUTS[fit["readout"]]
-    return (trace or loss_input == "trace" or fit["smoothness"] > 0, spikes or loss_input == "spike_counts")
+    reads = {fitness.READOUTS[fit["readout"]], loss_input}
+    stats = tuple(name for name in ("final", "sum") if f"v{name}" in reads)
+    return ("trace" in reads or fit["smoothness"] > 0, bool(reads & set(fitness.SPIKE_INPUTS)), stats)
 
 
 def check_readout(cfg: dict, model: ModelSpec) -> None:
     """Spike readouts and the spike-count hinge need a readout layer that spikes."""
     layer = model.layers[model.readout_layer]
     if layer.threshold is None and recording_needs(cfg["fitness"])[1]:
-        what = (f"fitness.readout '{cfg['fitness']['readout']}'" if fitness.READOUTS[cfg["fitness"]["readout"]][1]
+        what = (f"fitness.readout '{cfg['fitness']['readout']}'"
+                if fitness.READOUTS[cfg["fitness"]["readout"]] in fitness.SPIKE_INPUTS
                 else f"fitness.loss '{cfg['fitness']['loss']}'")
-        allowed = ", ".join(k for k, (_, spikes) in fitness.READOUTS.items() if not spikes)
+        allowed = ", ".join(k for k, reads in fitness.READOUTS.items() if reads not in fitness.SPIKE_INPUTS)
         raise ConfigError(f"{what} needs a spiking readout layer, but layer '{layer.name}' of model "
                           f"'{model.name}' has no threshold; readouts allowed for this model: {allowed} "
                           "(model lif_spiking has a spiking readout)")
@@ -274,11 +281,12 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
     """The evaluator holds ``population`` individuals (the strategy's popsize);
     larger requests are evaluated in chunks."""
     f = cfg["fitness"]
-    trace, spikes = recording_needs(f)
+    trace, spikes, stats = recording_needs(f)
     evaluator = PopulationEvaluator(model, layout.layer_sizes, population,
                                     cfg["evolve"]["batch_size"], cfg["data"]["n_steps"],
                                     backend=cfg["evolve"]["backend"], record_trace=trace,
-                                    record_spikes=(model.readout_layer,) if spikes else False)
+                                    record_spikes=(model.readout_layer,) if spikes else False,
+                                    readout_stats=stats)
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])
 
 

@@ -10,9 +10,10 @@ numpy call.
 
 A *readout* turns what the simulator recorded into one score per class
 ``(P, B, O)``, higher meaning more evidence for that class; predictions are its
-argmax (ties go to the lowest class index).  ``READOUTS`` says which ones need
-the full trace or the readout layer's spikes (only models whose readout layer
-spikes have those); ``LOSSES`` says what each loss reads.
+argmax (ties go to the lowest class index).  ``READOUTS`` and ``LOSSES`` say
+what each readout and loss reads: statistics tracked inside the simulation
+(max, final value, sum), the full trace (costs about 2x), or the readout
+layer's spikes (only models whose readout layer spikes have those).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ __all__ = [
     "predictions",
     "l2_penalty",
     "READOUTS",
+    "SPIKE_INPUTS",
     "LOSSES",
     "get_loss",
 ]
@@ -76,7 +78,13 @@ def membrane_hinge(trace: np.ndarray, labels: np.ndarray, margin: float = 0.0) -
 
 
 def final_step_hinge(trace: np.ndarray, labels: np.ndarray, margin: float = 0.0) -> np.ndarray:
-    """Hinge on the last step only: lets the network decide late (read out at trial end)."""
+    """Hinge on the last step only: lets the network decide late (read out at trial end).
+
+    ``trace`` is the whole trace ``(P, B, T, O)`` or just its last step ``(P, B, O)``
+    (the "final" statistic the simulation tracks); shape ``(P,)``."""
+    if np.ndim(trace) == 3:
+        final, labels = _check(trace, labels, 3, "final")
+        return _hinge(final[:, :, None, :], labels, float(margin))
     trace, labels = _check(trace, labels, 4, "trace")
     return _hinge(trace[:, :, -1:, :], labels, float(margin))
 
@@ -120,39 +128,48 @@ def smoothness_penalty(trace: np.ndarray, weight: float) -> np.ndarray:
     return float(weight) * np.mean(np.diff(trace, axis=2) ** 2, axis=(1, 2, 3))
 
 
-#: readout name -> (needs the full trace, needs the readout layer's spikes).
-READOUTS: dict[str, tuple[bool, bool]] = {
-    "max": (False, False),  # max over time of the readout variable
-    "final": (True, False),  # its value at the last step
-    "sum": (True, False),  # its sum over the steps of the sample
-    "spike_count": (False, True),  # spikes of each readout neuron in the sample
-    "first_spike": (False, True),  # minus the step of its first spike (no spike: minus the sample length)
+#: readout name -> what it reads: "vmax", "vfinal", "vsum" (the readout variable's max over
+#: time, value at the last step, sum over the steps, all tracked inside the simulation, no
+#: trace needed), "spike_counts", "first_spikes" (the readout layer's spikes).
+READOUTS: dict[str, str] = {
+    "max": "vmax",  # max over time of the readout variable
+    "final": "vfinal",  # its value at the last step
+    "sum": "vsum",  # its sum over the steps of the sample
+    "spike_count": "spike_counts",  # spikes of each readout neuron in the sample
+    "first_spike": "first_spikes",  # minus the step of its first spike (no spike: minus the sample length)
 }
+#: what READOUTS and LOSSES read from the readout layer's spikes
+SPIKE_INPUTS = ("spike_counts", "first_spikes")
 
 
 def readout_scores(kind: str, vmax: np.ndarray | None = None, trace: np.ndarray | None = None,
                    spike_counts: np.ndarray | None = None, first_spike: np.ndarray | None = None,
-                   n_steps: int | None = None) -> np.ndarray:
+                   n_steps: int | None = None, vfinal: np.ndarray | None = None,
+                   vsum: np.ndarray | None = None) -> np.ndarray:
     """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUTS``); higher is stronger.
 
-    ``first_spike`` holds the step of each readout neuron's first spike within
-    the sample, ``n_steps`` where it did not spike; the score is its negative,
-    so the earliest spike wins and a silent neuron scores lowest.
+    "final" and "sum" take the tracked ``vfinal`` / ``vsum`` (P, B, O), else
+    compute them from ``trace`` (P, B, T, O).  ``first_spike`` holds the step of
+    each readout neuron's first spike within the sample, ``n_steps`` where it
+    did not spike; the score is its negative, so the earliest spike wins and a
+    silent neuron scores lowest.
     """
-    need = {"max": vmax, "final": trace, "sum": trace, "spike_count": spike_counts, "first_spike": first_spike}
+    if trace is not None:
+        trace = np.asarray(trace, dtype=np.float64)
+        if vfinal is None:
+            vfinal = trace[:, :, -1, :]
+        if vsum is None:
+            vsum = trace.sum(axis=2)
+    need = {"max": vmax, "final": vfinal, "sum": vsum, "spike_count": spike_counts, "first_spike": first_spike}
     if kind not in need:
         raise ValueError(f"unknown readout {kind!r}; allowed: {', '.join(READOUTS)}")
     data = need[kind]
     if data is None:
         raise ValueError(f"readout {kind!r} needs data the simulation did not record")
     data = np.asarray(data, dtype=np.float64)
-    if kind == "final":
-        return data[:, :, -1, :]
-    if kind == "sum":
-        return data.sum(axis=2)
-    if kind == "first_spike":
-        return -data
-    return data
+    if data.ndim != 3:
+        raise ValueError(f"readout {kind!r}: data must have shape (P, B, O), got {data.shape}")
+    return -data if kind == "first_spike" else data
 
 
 def predictions(scores: np.ndarray) -> np.ndarray:
@@ -180,13 +197,13 @@ def l2_penalty(genomes: np.ndarray, weight: float) -> np.ndarray:
 
 LossFn = Callable[..., np.ndarray]
 
-#: name -> (loss function, what it reads): "trace" (P, B, T, O) and "spike_counts"
-#: (P, B, O, the readout layer's) take ``margin``; "vmax" (P, B, O) is the max over
-#: time; "readout" is the scores of the configured readout.  Only what the loss
-#: and the readout read is recorded (the trace costs about 2x).
+#: name -> (loss function, what it reads): "trace" (P, B, T, O), "vfinal" (P, B, O, the
+#: last step) and "spike_counts" (P, B, O, the readout layer's) take ``margin``; "vmax"
+#: (P, B, O) is the max over time; "readout" is the scores of the configured readout.
+#: Only what the loss and the readout read is recorded (the trace costs about 2x).
 LOSSES: dict[str, tuple[LossFn, str]] = {
     "membrane_hinge": (membrane_hinge, "trace"),
-    "final_step_hinge": (final_step_hinge, "trace"),
+    "final_step_hinge": (final_step_hinge, "vfinal"),
     "max_cross_entropy": (max_cross_entropy, "vmax"),
     "cross_entropy": (cross_entropy, "readout"),
     "spike_count_hinge": (spike_count_hinge, "spike_counts"),

@@ -23,6 +23,11 @@ def test_membrane_hinge_hand_computed():
 def test_final_step_hinge_hand_computed():
     np.testing.assert_allclose(F.final_step_hinge(TRACE, LABELS), [0.0])
     np.testing.assert_allclose(F.final_step_hinge(TRACE, LABELS, margin=0.5), [0.15])
+    # the same from the last step alone, as the simulation tracks it: wrong classes (1 - 3 + .5, 2.8 - 3 + .5)
+    final = np.array([[[3.0, 1.0, 2.8]]])
+    np.testing.assert_allclose(F.final_step_hinge(final, LABELS, margin=0.5), [(0.0 + 0.3) / 2])
+    with pytest.raises(ValueError, match="labels must lie in"):
+        F.final_step_hinge(final, np.array([3]))
 
 
 def test_hinge_zero_when_true_class_dominates():
@@ -96,6 +101,9 @@ def test_registry_and_unknown_loss():
     assert fn is F.max_cross_entropy and reads == "vmax"
     assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace")
     assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts")
+    assert F.get_loss("final_step_hinge") == (F.final_step_hinge, "vfinal")  # tracked, no trace needed
+    assert F.READOUTS == {"max": "vmax", "final": "vfinal", "sum": "vsum", "spike_count": "spike_counts",
+                          "first_spike": "first_spikes"}
     with pytest.raises(ValueError, match="unknown loss 'nope'; allowed: .*membrane_hinge"):
         F.get_loss("nope")
 
@@ -154,6 +162,16 @@ def test_readouts_hand_computed():
     assert [F.predictions(F.readout_scores(k, trace=TRACE))[0, 0] for k in ("final", "sum")] == [0, 2]
     assert F.predictions(F.readout_scores("first_spike", first_spike=first))[0, 0] == 1
     assert F.predictions(np.zeros((1, 1, 3)))[0, 0] == 0  # ties (e.g. all silent): the lowest class
+
+
+def test_tracked_final_and_sum_take_precedence_over_the_trace():
+    vfinal, vsum = np.array([[[9.0, 0.0, 1.0]]]), np.array([[[0.0, 1.0, 7.0]]])
+    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE, vfinal=vfinal), vfinal)
+    np.testing.assert_array_equal(F.readout_scores("sum", trace=TRACE, vsum=vsum), vsum)
+    np.testing.assert_array_equal(F.readout_scores("sum", vsum=vsum, trace=None), vsum)
+    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE, vsum=vsum), [[[3.0, 1.0, 2.8]]])
+    with pytest.raises(ValueError, match=r"readout 'final': data must have shape \(P, B, O\)"):
+        F.readout_scores("final", vfinal=np.zeros((1, 2)))
 
 
 def test_readout_errors_name_the_problem():

@@ -19,6 +19,9 @@ import numpy as np
 from ..model import ModelSpec
 
 READOUT_MAX = "readout_max"
+#: statistics of the readout variable that can be tracked inside the simulation besides the max
+#: (``readout_stats``): name -> Brian2 variable, recorded with the max at every sample boundary
+READOUT_STATS = {"final": "readout_final", "sum": "readout_sum"}
 
 
 @dataclass
@@ -62,8 +65,19 @@ def build_network(
     n_steps: int,
     record_trace: bool = False,
     record_spikes: bool | tuple[str, ...] = False,
+    readout_stats: tuple[str, ...] = (),
 ) -> BrianNetwork:
-    """Create (not run) the network on the currently active Brian2 device."""
+    """Create (not run) the network on the currently active Brian2 device.
+
+    ``readout_stats`` (keys of ``READOUT_STATS``): track the readout variable's
+    value at the last step of each sample and/or its sum over the sample's
+    steps, sampled like the trace (once per input step, after the step's
+    updates and resets), so they equal ``trace[:, :, -1]`` and
+    ``trace.sum(axis=2)`` without recording the trace."""
+    unknown = set(readout_stats) - set(READOUT_STATS)
+    if unknown:
+        raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(READOUT_STATS)}")
+    stats = [READOUT_STATS[name] for name in sorted(readout_stats)]
     dt = model.dt * b2.ms
     step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
@@ -75,7 +89,8 @@ def build_network(
     sample_dt = n_steps * step
     for layer in model.layers.values():
         is_readout = layer.name == model.readout_layer
-        equations = layer.equations + (f"\n{READOUT_MAX} : 1" if is_readout else "")
+        equations = layer.equations + ("".join(f"\n{name} : 1" for name in [READOUT_MAX, *stats])
+                                       if is_readout else "")
         kwargs = {}
         if layer.threshold is not None:
             kwargs.update(threshold=layer.threshold, reset=layer.reset or "")
@@ -90,6 +105,14 @@ def build_network(
             group.run_regularly(f"{READOUT_MAX} = clip({model.readout_variable}, {READOUT_MAX}, inf)",
                                 when="groups", order=2, name=f"{layer.name}_track_max")
             reset = "; ".join(filter(None, [reset, f"{READOUT_MAX} = -inf"]))
+            if stats:
+                var = model.readout_variable
+                code = {"readout_final": f"readout_final = {var}", "readout_sum": f"readout_sum += {var}"}
+                # at the end of every input step, as the trace monitor samples
+                group.run_regularly("\n".join(code[name] for name in stats), dt=step, when="end",
+                                    name=f"{layer.name}_track_stats")
+                if "readout_sum" in stats:
+                    reset += "; readout_sum = 0"
         if reset:
             group.run_regularly(reset, dt=sample_dt, when="start", name=f"{layer.name}_sample_reset")
         groups[layer.name] = group
@@ -107,7 +130,7 @@ def build_network(
         synapses[syn.name] = s
     readout = groups[model.readout_layer]
     # Recorded before the sample reset of the next sample: the max of the sample just ended.
-    max_monitor = b2.StateMonitor(readout, READOUT_MAX, record=True, dt=sample_dt, when="before_start",
+    max_monitor = b2.StateMonitor(readout, [READOUT_MAX, *stats] if stats else READOUT_MAX, record=True, dt=sample_dt, when="before_start",
                                   name="readout_max_monitor")
     trace_monitor = (b2.StateMonitor(readout, model.readout_variable, record=True, when="end", dt=step,
                                      name="readout_trace_monitor")
