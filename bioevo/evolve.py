@@ -87,8 +87,7 @@ class Scorer:
         """Per-class scores (P, B, O) of the configured readout."""
         spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
         return fitness.readout_scores(self.readout, vmax=r.vmax, trace=r.trace, spike_counts=spikes(r.spike_counts),
-                                      first_spike=spikes(r.first_spikes), n_steps=self.evaluator.n_steps,
-                                      vfinal=r.vfinal, vsum=r.vsum)
+                                      first_spike=spikes(r.first_spikes), vfinal=r.vfinal, vsum=r.vsum)
 
     def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         kind = self.loss_input

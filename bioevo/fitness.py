@@ -144,14 +144,13 @@ SPIKE_INPUTS = ("spike_counts", "first_spikes")
 
 def readout_scores(kind: str, vmax: np.ndarray | None = None, trace: np.ndarray | None = None,
                    spike_counts: np.ndarray | None = None, first_spike: np.ndarray | None = None,
-                   n_steps: int | None = None, vfinal: np.ndarray | None = None,
-                   vsum: np.ndarray | None = None) -> np.ndarray:
+                   vfinal: np.ndarray | None = None, vsum: np.ndarray | None = None) -> np.ndarray:
     """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUTS``); higher is stronger.
 
     "final" and "sum" take the tracked ``vfinal`` / ``vsum`` (P, B, O), else
     compute them from ``trace`` (P, B, T, O).  ``first_spike`` holds the step of
-    each readout neuron's first spike within the sample, ``n_steps`` where it
-    did not spike; the score is its negative, so the earliest spike wins and a
+    each readout neuron's first spike within the sample, the sample's number of
+    steps where it did not spike (as the evaluator records it); the score is its negative, so the earliest spike wins and a
     silent neuron scores lowest.
     """
     if trace is not None:

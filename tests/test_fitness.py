@@ -157,7 +157,7 @@ def test_readouts_hand_computed():
     counts = np.array([[[2, 5, 0]]])
     np.testing.assert_array_equal(F.readout_scores("spike_count", spike_counts=counts), [[[2, 5, 0]]])
     first = np.array([[[7, 3, 50]]])  # class 2 never spiked in a 50-step sample
-    np.testing.assert_array_equal(F.readout_scores("first_spike", first_spike=first, n_steps=50), [[[-7, -3, -50]]])
+    np.testing.assert_array_equal(F.readout_scores("first_spike", first_spike=first), [[[-7, -3, -50]]])
     # predictions: sum says class 2, final says class 0, spike count and first spike say class 1
     assert [F.predictions(F.readout_scores(k, trace=TRACE))[0, 0] for k in ("final", "sum")] == [0, 2]
     assert F.predictions(F.readout_scores("first_spike", first_spike=first))[0, 0] == 1
