@@ -72,6 +72,19 @@ def defaults() -> dict[str, dict[str, Any]]:
     return out
 
 
+def with_defaults(cfg: dict, base: dict | None = None) -> dict:
+    """``cfg`` with the keys it lacks filled in from the defaults: configs saved
+    by older versions (e.g. in a run's best_genome.h5) stay usable."""
+    base = defaults() if base is None else base
+    out = copy.deepcopy(cfg)
+    for key, value in base.items():
+        if key not in out:
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out[key], dict):
+            out[key] = with_defaults(out[key], value)
+    return out
+
+
 def merge(base: dict, update: dict, prefix: str = "") -> dict:
     """Deep-merge ``update`` into a copy of ``base``, refusing unknown keys and wrong types."""
     out = copy.deepcopy(base)

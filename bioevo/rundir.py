@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .config import ConfigError, to_toml
+from .config import ConfigError, to_toml, with_defaults
 from .genome import GenomeLayout
 
 DEFAULT_ROOT = Path("results") / "runs"
@@ -104,7 +104,8 @@ def save_genome(path: Path, genome: np.ndarray, layout: GenomeLayout, cfg: dict,
 
 
 def load_genome(path: str | Path) -> tuple[np.ndarray, GenomeLayout, dict, str]:
-    """(genome, layout, config, model TOML text) from :func:`save_genome`."""
+    """(genome, layout, config, model TOML text) from :func:`save_genome`; keys
+    the saved config lacks (saved by an older version) take their defaults."""
     with h5py.File(path, "r") as f:
         return (f["genome"][()], GenomeLayout.from_dict(json.loads(f.attrs["layout"])),
-                json.loads(f.attrs["config"]), str(f.attrs["model_toml"]))
+                with_defaults(json.loads(f.attrs["config"])), str(f.attrs["model_toml"]))
