@@ -157,12 +157,18 @@ def plot(results: dict, study: dict, out: Path) -> None:
     for k, ds in enumerate(datasets):
         for m, name in enumerate(("tau_mem", "tau_syn")):
             ax = fig.add_subplot(len(datasets), 2, 2 * k + m + 1)
-            for c in [c for c in conds if c in ("b", "d", "e")]:
-                dist = results[ds][c]["distributions"]
-                if dist.get(f"initial_{name}"):
-                    ax.hist(dist[f"initial_{name}"], bins=40, histtype="step", ls="--", label=f"{c} initial")
-                    ax.hist(dist[f"final_{name}"], bins=40, histtype="step", label=f"{c} evolved")
-            ax.set(title=f"{ds}: hidden {name}", xlabel="ms")
+            shown = [(c, results[ds][c]["distributions"]) for c in conds if c in ("b", "d", "e")]
+            shown = [(c, d) for c, d in shown if d.get(f"initial_{name}")]
+            if not shown:
+                continue
+            values = np.concatenate([d[f"{tag}_{name}"] for _, d in shown for tag in ("initial", "final")])
+            bins = np.geomspace(values.min(), values.max(), 41)  # one set of bins per panel: comparable heights
+            for c, dist in shown:
+                line = ax.hist(dist[f"final_{name}"], bins=bins, histtype="step", label=f"{c} evolved")[2][0]
+                if c != "b":  # b is not evolved: its initial and final are the same values
+                    ax.hist(dist[f"initial_{name}"], bins=bins, histtype="step", ls="--", color=line.get_edgecolor(),
+                            label=f"{c} initial")
+            ax.set(title=f"{ds}: hidden {name} (all seeds)", xlabel="ms", xscale="log", ylabel="neurons")
             ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "time_constants.png", dpi=120)
