@@ -31,7 +31,10 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     beta_h = np.exp(-dt / hid["tau_mem"]).astype(dtype)[:, None, :]
     alpha_h = np.exp(-dt / hid["tau_syn"]).astype(dtype)[:, None, :]
     th = hid["v_th"].astype(dtype)[:, None, :]
-    i_app = hid["I_app"].astype(dtype)[:, None, :] if "I_app" in hid else dtype(0)  # injected current
+    # constant injected current, added as a precomputed drive (1 - beta) I_app: no cost when it is 0
+    drive = (1 - beta_h) * hid["I_app"].astype(dtype)[:, None, :] if "I_app" in hid else None
+    if drive is not None and not np.any(drive):
+        drive = None
     beta_o = np.exp(-dt / out["tau_mem"]).astype(dtype)[:, None, :]
     alpha_o = np.exp(-dt / out["tau_syn"]).astype(dtype)[:, None, :]
     x = raster.astype(dtype)
@@ -47,7 +50,9 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     first_o = np.full((P, B, O), T, np.int64)
     for n in range(T):
         v *= beta_h
-        v += (1 - beta_h) * (i_h + i_app)
+        v += (1 - beta_h) * i_h
+        if drive is not None:
+            v += drive
         i_h *= alpha_h
         vo *= beta_o
         vo += (1 - beta_o) * i_o
