@@ -32,9 +32,11 @@ def test_bifurcation_update_is_where_repetitive_firing_stops_for_good():
 
 
 @pytest.mark.parametrize("model", ["lif", "hh"])
-def test_evolution_silences_the_neuron_below_the_threshold(tmp_path, model):
+def test_evolution_silences_the_neuron_below_the_threshold(tmp_path, model, capsys):
     out = tmp_path / model
-    summary = main(["--model", model, "--out", str(out)])
+    summary = main(["--model", model, "--out", str(out), "--quiet"])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("final I_app")  # --quiet: no per-update table
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
     assert summary["final_spike_count"] == 0
     assert summary["final_i_app"] < summary["threshold_i_app"] < summary["start_i_app"]
@@ -49,6 +51,10 @@ def test_evolution_silences_the_neuron_below_the_threshold(tmp_path, model):
         assert summary["i_app_unit"] == "uA/cm2" and 5.0 < summary["threshold_i_app"] < 7.0
     else:
         assert summary["threshold_i_app"] == pytest.approx(summary["analytic_threshold_i_app"], rel=0.01)
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    with pytest.raises(SystemExit) as err:  # a second run into the same --out overwrites nothing
+        main(["--model", model, "--out", str(out)])
+    assert err.value.code == 2 and {f.name: f.read_bytes() for f in out.iterdir()} == before
 
 
 def test_bad_model_and_existing_out(tmp_path, capsys):

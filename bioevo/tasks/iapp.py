@@ -16,6 +16,17 @@ above it.
 
 The genome is I_app divided by the starting current, so one ES setting
 (sigma, learning rate) serves models whose currents differ in unit and scale.
+
+The loss is the spike count alone, with no tie-break (such as a small multiple
+of I_app): a tie-break would push the current down on every plateau of equal
+counts and make "ends below the threshold" true by construction, whereas this
+way only differences in spike count move the mean.  Ties are not neutral,
+though: ``compute_centered_ranks`` ranks equal losses by position, so a
+mirrored pair that ties favours its +eps member, and a generation where all
+candidates tie steps (Adam: by about lr) along a random direction.  That is
+why HH's mean first rises from 15 (all 16 candidates fire 8 spikes).  After
+the mean falls silent it keeps moving (candidates above it may still spike,
+and Adam carries momentum) until ``--patience`` silent updates stop the run.
 """
 from __future__ import annotations
 
@@ -47,13 +58,16 @@ class Setup:
     bracket: tuple[float, float]  # (silent, repetitive) for the bisection
     tol: float  # bisection tolerance, in the current's unit
     analytic: float | None  # the analytic repetitive-firing threshold, where known
+    v_label: str  # the membrane potential's axis label
 
 
 SETUPS = {
     # HH 1952 at 6.3 degC: one onset spike from about 2.3, repetitive firing from about 6.2 uA/cm^2.
-    "hh": Setup(window_ms=100.0, start=15.0, bracket=(0.0, 15.0), tol=1e-3, analytic=None),
+    "hh": Setup(window_ms=100.0, start=15.0, bracket=(0.0, 15.0), tol=1e-3, analytic=None,
+                v_label="v (mV from rest)"),
     # LIF with v_th = 1: rheobase 1.0 (module docstring).
-    "lif": Setup(window_ms=200.0, start=3.0, bracket=(0.0, 3.0), tol=1e-5, analytic=1.0),
+    "lif": Setup(window_ms=200.0, start=3.0, bracket=(0.0, 3.0), tol=1e-5, analytic=1.0,
+                 v_label="v (units of v_th)"),
 }
 LAYER = "hidden"
 
@@ -97,7 +111,8 @@ def bifurcation_update(history: list[dict]) -> int | None:
 
 
 def plot(history: list[dict], threshold: float, bifurcation: int | None, unit: str,
-         traces: dict[str, tuple[float, np.ndarray]], dt_ms: float, run_dir: Path) -> None:
+         traces: dict[str, tuple[float, np.ndarray]], dt_ms: float, v_label: str, run_dir: Path) -> None:
+    """i_app.png (current and spike count per update) and traces.png (membrane before and after)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -121,7 +136,7 @@ def plot(history: list[dict], threshold: float, bifurcation: int | None, unit: s
     ax = fig.add_subplot()
     for label, (current, v) in traces.items():
         ax.plot(np.arange(v.size) * dt_ms, v, lw=0.8, label=f"{label}: I_app = {current:.3f} {unit}")
-    ax.set(xlabel="time (ms)", ylabel="v", title="membrane potential before and after evolution")
+    ax.set(xlabel="time (ms)", ylabel=v_label, title="membrane potential before and after evolution")
     ax.legend(fontsize=8)
     fig.savefig(run_dir / "traces.png", dpi=120)
 
@@ -133,6 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--updates", type=int, default=100, help="most ES updates (default 100)")
     p.add_argument("--patience", type=int, default=3, help="stop after this many silent updates (default 3)")
     p.add_argument("--out", help="run directory to create (default: results/runs/iapp-<model>-...)")
+    p.add_argument("--quiet", action="store_true", help="no per-update table, only the final line")
     args = p.parse_args(argv)
     try:
         if args.model not in SETUPS:
@@ -156,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     for label, current in (("start", history[0]["mean_i_app"]), ("end", final["mean_i_app"])):
         traces[label] = (current, simulate_single(model, LAYER, np.array([current]), setup.window_ms,
                                                   record_v=True, target="cython")[2][0])
-    plot(history, threshold, bifurcation, unit, traces, model.dt, run_dir)
+    plot(history, threshold, bifurcation, unit, traces, model.dt, setup.v_label, run_dir)
     with open(run_dir / "history.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["update", "mean_i_app", "spike_count"])
         writer.writeheader()
@@ -169,9 +185,10 @@ def main(argv: list[str] | None = None) -> dict:
         "bifurcation_update": bifurcation, "updates": final["update"], "wall_seconds": time.time() - t0,
     }
     write_json(run_dir / "summary.json", summary)
-    print(f"{'update':>6} {'mean I_app':>11} {'spikes':>6}")
-    for row in history:
-        print(f"{row['update']:>6} {row['mean_i_app']:>11.4f} {row['spike_count']:>6}")
+    if not args.quiet:
+        print(f"{'update':>6} {'mean I_app':>11} {'spikes':>6}")
+        for row in history:
+            print(f"{row['update']:>6} {row['mean_i_app']:>11.4f} {row['spike_count']:>6}")
     analytic = "" if setup.analytic is None else f", analytic {setup.analytic:.4f}"
     print(f"final I_app {final['mean_i_app']:.4f} {unit} ({final['spike_count']} spikes) vs repetitive-firing "
           f"threshold {threshold:.5f} {unit} (bisection{analytic}); repetitive firing stopped at update "
