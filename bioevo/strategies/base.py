@@ -94,6 +94,18 @@ def read_state(group: h5py.Group) -> dict[str, Any]:
     return out
 
 
+def adam_update(m: np.ndarray, v: np.ndarray, t: int, grad: np.ndarray, beta1: float = 0.9,
+                beta2: float = 0.999, eps: float = 1e-8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One bias-corrected Adam step on an ascent direction ``grad`` (``t`` counts
+    steps, this one included): returns the new moments and ``m_hat / (sqrt(v_hat) + eps)``,
+    a per-entry normalised direction the caller scales by its learning rate."""
+    m = beta1 * m + (1.0 - beta1) * grad
+    v = beta2 * v + (1.0 - beta2) * grad**2
+    m_hat = m / (1.0 - beta1**t)
+    v_hat = v / (1.0 - beta2**t)
+    return m, v, m_hat / (np.sqrt(v_hat) + eps)
+
+
 # Validation shared by the strategies' constructors and updates.
 def _int_param(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

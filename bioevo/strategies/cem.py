@@ -19,12 +19,12 @@ population (stable sort).
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
-from .base import _centroid, _float_param, _genomes, _int_param, losses_of, rng_from_json, rng_state_to_json
+from .base import (_centroid, _float_param, _genomes, _int_param, adam_update, losses_of, rng_from_json,
+                   rng_state_to_json)
 
 __all__ = ["CrossEntropyMethod", "CEMES", "DEFAULTS", "CEMES_DEFAULTS", "elite_indices", "elite_gradient"]
 
@@ -49,7 +49,6 @@ CEMES_DEFAULTS: dict[str, Any] = {
     "beta2": 0.999,
 }
 
-ADAM_EPS = 1e-8  # Adam's denominator guard (as in OpenAIES)
 
 
 def elite_indices(losses: np.ndarray, n_elite: int) -> np.ndarray:
@@ -254,11 +253,8 @@ class CEMES:
         losses = losses_of(population)
         grad = elite_gradient(self.noise, losses, self.n_elite, self.sigma)
         self.t += 1
-        self.m = self.beta1 * self.m + (1.0 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1.0 - self.beta2) * grad**2
-        m_hat = self.m / (1.0 - self.beta1**self.t)
-        v_hat = self.v / (1.0 - self.beta2**self.t)
-        self.centroid = self.centroid + self.lr * m_hat / (np.sqrt(v_hat) + ADAM_EPS)
+        self.m, self.v, direction = adam_update(self.m, self.v, self.t, grad, self.beta1, self.beta2)
+        self.centroid = self.centroid + self.lr * direction
         self.noise = None
 
     def end_epoch(self) -> None:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .base import Evaluate, losses_of, rng_from_json, rng_state_to_json
+from .base import Evaluate, adam_update, losses_of, rng_from_json, rng_state_to_json
 
 __all__ = ["DEFAULTS", "OpenAIES", "compute_centered_ranks"]
 
@@ -160,11 +160,8 @@ class OpenAIES:
         grad = utility @ self.noise / (len(losses) * self.sigma)  # ascent direction
 
         self.t += 1
-        self.m = self.beta1 * self.m + (1.0 - self.beta1) * grad
-        self.v = self.beta2 * self.v + (1.0 - self.beta2) * grad**2
-        m_hat = self.m / (1.0 - self.beta1**self.t)
-        v_hat = self.v / (1.0 - self.beta2**self.t)
-        step = self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        self.m, self.v, direction = adam_update(self.m, self.v, self.t, grad, self.beta1, self.beta2, self.eps)
+        step = self.lr * direction
         decay = self.lr * self.weight_decay * self.centroid
         self.centroid = self.centroid + step - decay
         self.noise = None

@@ -94,7 +94,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .base import Evaluate, accuracies_of, losses_of, rng_from_json, rng_state_to_json
+from .base import Evaluate, accuracies_of, adam_update, losses_of, rng_from_json, rng_state_to_json
 from .es import compute_centered_ranks
 
 __all__ = ["DEFAULTS", "Hybrid"]
@@ -276,17 +276,15 @@ class Hybrid:
         if self.v_max > 0:
             v = np.clip(v, -self.v_max, self.v_max)
         self.v = v
-        # 4./5. position
-        if offspring is not None:
-            x, _, off_losses = offspring
-            best = int(np.argmin(off_losses))  # first on ties
-            if off_losses[best] < pbest_loss and self.group != "gradient":
-                self.pbest, pbest_loss = x[best].copy(), float(off_losses[best])
-            self.n_pooled += 1
+        # 4./5. position: pooled offspring replace the mean, except in "gradient" mode (step 2 used them)
+        self.n_pooled += offspring is not None
         if offspring is not None and self.group != "gradient":
             x, _, off_losses = offspring
+            order = np.argsort(off_losses, kind="stable")
+            if off_losses[order[0]] < pbest_loss:
+                self.pbest, pbest_loss = x[order[0]].copy(), float(off_losses[order[0]])
             keep = max(1, math.ceil(self.pool_keep * x.shape[0]))
-            self.theta = x[np.argsort(off_losses, kind="stable")[:keep]].mean(axis=0)
+            self.theta = x[order[:keep]].mean(axis=0)
         else:
             self.theta = self.theta + self.lr * v
         self.pbest_loss = pbest_loss
@@ -330,11 +328,8 @@ class Hybrid:
             count += off_noise.shape[0]
         grad = grad_sum / (count * self.sigma_e)
         self.adam_t += 1
-        self.adam_m = 0.9 * self.adam_m + 0.1 * grad
-        self.adam_v = 0.999 * self.adam_v + 0.001 * grad**2
-        m_hat = self.adam_m / (1 - 0.9**self.adam_t)
-        v_hat = self.adam_v / (1 - 0.999**self.adam_t)
-        return m_hat / (np.sqrt(v_hat) + 1e-8)
+        self.adam_m, self.adam_v, direction = adam_update(self.adam_m, self.adam_v, self.adam_t, grad)
+        return direction
 
     def end_epoch(self) -> None:
         """Anneal the sampling width and the population size (module docstring)."""
