@@ -243,11 +243,7 @@ def setup(cfg: dict) -> tuple[ModelSpec, GenomeLayout, dict[str, SpikeData]]:
         model = load_model(cfg["model"]["name"])
     except ValueError as err:
         raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
-    try:
-        fitness.get_loss(cfg["fitness"]["loss"])
-    except ValueError as err:
-        raise ConfigError(str(err).replace("unknown loss", "unknown fitness.loss")) from None
-    check_readout(cfg, model)
+    check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
     layout = make_layout(cfg, model)
     splits = make_dataset(cfg)
     return model, layout, splits

@@ -24,11 +24,16 @@ def test_fixed_heterogeneous_time_constants_follow_gamma():
     assert not any(s.name.startswith("p.") for s in layout.segments)  # fixed: not in the genome
 
 
-def test_tiny_study_writes_table_and_figures(tmp_path):
-    preset = tmp_path / "tiny-study.toml"
+def tiny_study(path, conditions: list[str], perturbations: list[float]):
+    """A one-seed Randman-2 study preset on the TINY budget, written to ``path``."""
     overrides = ", ".join(f'"{o}"' for o in TINY)
-    preset.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = ["a", "d"]\nseeds = [0]\n'
-                      f"perturbations = [-0.2, 0.2]\noverrides = [{overrides}]\n")
+    path.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = {json.dumps(conditions)}\nseeds = [0]\n'
+                    f"perturbations = {perturbations}\noverrides = [{overrides}]\n")
+    return path
+
+
+def test_tiny_study_writes_table_and_figures(tmp_path):
+    preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "d"], [-0.2, 0.2])
     out = tmp_path / "study"
     main(["--preset", str(preset), "--out", str(out)])
     for name in ("table.md", "study.json", "accuracy.png", "robustness.png", "time_constants.png"):
@@ -54,10 +59,7 @@ def test_bad_study_presets(tmp_path):
 
 
 def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
-    preset = tmp_path / "tiny-study.toml"
-    overrides = ", ".join(f'"{o}"' for o in TINY)
-    preset.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = ["a", "c"]\nseeds = [0]\n'
-                      f"perturbations = [0.2]\noverrides = [{overrides}]\n")
+    preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "c"], [0.2])
     out = tmp_path / "study"
     main(["--preset", str(preset), "--out", str(out)])
     before = json.loads((out / "study.json").read_text())["results"]
@@ -65,7 +67,6 @@ def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
     (out / "study.json").unlink()
     main(["--preset", str(preset), "--resume", str(out)])
     assert json.loads((out / "study.json").read_text())["results"] == before
-    other = tmp_path / "other.toml"
-    other.write_text(preset.read_text().replace('"c"]', '"d"]'))
+    other = tiny_study(tmp_path / "other.toml", ["a", "d"], [0.2])
     with pytest.raises(SystemExit):
         main(["--preset", str(other), "--resume", str(out)])

@@ -126,6 +126,6 @@ def test_only_what_readout_and_loss_read_is_recorded(fit, needs):
 
 
 def test_unknown_readout_statistic_is_refused():
-    with pytest.raises(ValueError, match="unknown readout_stats \\['mean'\\]; allowed: final, sum"):
+    with pytest.raises(ValueError, match="unknown readout statistic\\(s\\) \\['mean'\\]; allowed: final, sum"):
         PopulationEvaluator(load_model("lif"), {"input": 3, "hidden": 2, "readout": 2}, 1, 1, 5,
                             backend="runtime", readout_stats=("mean",))

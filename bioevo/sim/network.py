@@ -130,8 +130,8 @@ def build_network(
         synapses[syn.name] = s
     readout = groups[model.readout_layer]
     # Recorded before the sample reset of the next sample: the max of the sample just ended.
-    max_monitor = b2.StateMonitor(readout, [READOUT_MAX, *stats] if stats else READOUT_MAX, record=True, dt=sample_dt, when="before_start",
-                                  name="readout_max_monitor")
+    max_monitor = b2.StateMonitor(readout, [READOUT_MAX, *stats] if stats else READOUT_MAX, record=True,
+                                  dt=sample_dt, when="before_start", name="readout_max_monitor")
     trace_monitor = (b2.StateMonitor(readout, model.readout_variable, record=True, when="end", dt=step,
                                      name="readout_trace_monitor")
                      if record_trace else None)

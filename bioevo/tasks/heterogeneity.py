@@ -191,8 +191,9 @@ def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="heterogeneity-small", help="study preset (heterogeneity-small, heterogeneity)")
-    p.add_argument("--out", help="directory for the runs, the table and the figures")
-    p.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", help="directory for the runs, the table and the figures")
+    where.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
     args = p.parse_args(argv)
     try:
         study = load_study(args.preset)
