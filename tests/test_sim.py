@@ -128,6 +128,23 @@ def test_padding_trims_and_matches_full(backend, case, runtime_eval, runtime_res
     np.testing.assert_array_equal(r.spike_counts["hidden"], full.spike_counts["hidden"][:n_ind, :n_samp])
 
 
+@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+def test_input_counts_are_delivered_as_weighted_events(backend, case, runtime_eval, cpp_eval):
+    """A binned raster may hold several spikes of one unit in one step (SHD): each counts,
+    as in the reference (input current += w * count), not once."""
+    ev = runtime_eval if backend == "runtime" else cpp_eval
+    _, _, params, raster = case
+    counts = raster.astype(np.uint8) * np.random.default_rng(3).integers(1, 4, raster.shape, dtype=np.uint8)
+    assert counts.max() == 3
+    vmax, trace, hidden = simulate_lif(params, counts, record_trace=True)
+    binary_vmax = simulate_lif(params, counts > 0)[0]
+    assert not np.allclose(vmax, binary_vmax), "the counts should matter for this case"
+    r = ev.evaluate(params, counts)
+    np.testing.assert_array_equal(r.spike_counts["hidden"], hidden)
+    np.testing.assert_allclose(r.vmax, vmax, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-9)
+
+
 def test_evaluate_rejects_too_many_or_misshaped(case, runtime_eval):
     lay, genomes, params, raster = case
     with pytest.raises(ValueError, match="holds"):

@@ -82,8 +82,12 @@ def build_network(
     step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
     inputs = b2.TimedArray(np.zeros((batch * n_steps, n_in)), dt=step, name="input_raster")
-    input_group = b2.NeuronGroup(n_in, "", threshold="input_raster(t, i) > 0.5", reset="", name="input",
+    # An input unit spikes in a step where the raster holds a count >= 1; synapses from the input
+    # read the count as ``count_pre`` (``on_pre = "I_post += w * count_pre"``), so a binned raster
+    # with several spikes of one unit in one step (SHD) delivers all of them.
+    input_group = b2.NeuronGroup(n_in, "count : 1", threshold="count > 0.5", reset="", name="input",
                                  namespace={"input_raster": inputs}, dt=step)
+    input_group.run_regularly("count = input_raster(t, i)", when="start", name="input_count")
     groups = {"input": input_group}
     others = []
     sample_dt = n_steps * step
