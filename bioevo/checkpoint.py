@@ -1,16 +1,19 @@
-"""Epoch checkpoints: the strategy's state, the loop's state, the logbook and
-the best genome in one HDF5 file, replaced atomically so that a crash while
-writing leaves the previous checkpoint intact."""
+"""Epoch checkpoints: the strategy's state, the loop's state and the best
+genome in one HDF5 file, replaced atomically so that a crash (or a
+full disk) while writing leaves the previous checkpoint intact.  The resolved
+config is stored too, so a resume can refuse a config.toml edited since."""
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from .errors import RunError
+from .rundir import atomic_path
 from .strategies.base import read_state, write_state
 
 CHECKPOINT = "checkpoint.h5"
@@ -26,33 +29,48 @@ class LoopState:
     stale: int = 0  # validations without improvement
     stop_reason: str = ""
     best_genome: np.ndarray | None = None
-    hof_genome: np.ndarray | None = None
-    hof_loss: float = float("inf")
-    records: list[dict] = field(default_factory=list)  # the DEAP logbook's records
+    wall_seconds: float = 0.0  # training time of the segments before this checkpoint, summed
 
 
-def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState) -> None:
-    path = run_dir / CHECKPOINT
-    tmp = path.with_suffix(".h5.tmp")
-    with h5py.File(tmp, "w") as f:
-        write_state(f.create_group("strategy"), strategy_state)
-        scalars = {k: v for k, v in asdict(loop).items() if k not in ("best_genome", "hof_genome", "records")}
-        f.attrs["loop"] = json.dumps(scalars)
-        f.attrs["records"] = json.dumps(loop.records)
-        for name in ("best_genome", "hof_genome"):
-            value = getattr(loop, name)
-            if value is not None:
-                f.create_dataset(name, data=value)
-        f.flush()
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState, config: dict | None = None) -> None:
+    with atomic_path(run_dir / CHECKPOINT) as tmp:
+        with h5py.File(tmp, "w") as f:
+            write_state(f.create_group("strategy"), strategy_state)
+            scalars = {k: v for k, v in asdict(loop).items() if k != "best_genome"}
+            f.attrs["loop"] = json.dumps(scalars)
+            if config is not None:
+                f.attrs["config"] = json.dumps(config)
+            if loop.best_genome is not None:
+                f.create_dataset("best_genome", data=loop.best_genome)
+            f.flush()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
 
 
 def load_checkpoint(run_dir: Path) -> tuple[dict, LoopState]:
-    with h5py.File(run_dir / CHECKPOINT, "r") as f:
-        state = read_state(f["strategy"])
-        loop = LoopState(**json.loads(f.attrs["loop"]), records=json.loads(f.attrs["records"]))
-        loop.best_genome = f["best_genome"][()] if "best_genome" in f else None
-        loop.hof_genome = f["hof_genome"][()] if "hof_genome" in f else None
+    """(strategy state, loop state); a damaged file is a one-line RunError."""
+    state, loop, _ = read_checkpoint(run_dir)
     return state, loop
+
+
+def read_checkpoint(run_dir: Path) -> tuple[dict, LoopState, dict | None]:
+    """(strategy state, loop state, the config it was written with or None for
+    checkpoints of older versions).  Nothing is modified."""
+    path = Path(run_dir) / CHECKPOINT
+    try:
+        with h5py.File(path, "r") as f:
+            state = read_state(f["strategy"])
+            scalars = json.loads(f.attrs["loop"])
+            known = {fl.name for fl in fields(LoopState)}  # older checkpoints also held a logbook and hall of fame
+            loop = LoopState(**{k: v for k, v in scalars.items() if k in known})
+            loop.best_genome = f["best_genome"][()] if "best_genome" in f else None
+            config = json.loads(f.attrs["config"]) if "config" in f.attrs else None
+    except FileNotFoundError:
+        raise RunError(f"'{path}' is missing") from None
+    except (OSError, KeyError, TypeError, ValueError) as err:  # truncated, not HDF5, keys missing, bad JSON
+        reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise RunError(f"'{path}' is damaged and cannot be read ({reason}); nothing was changed. "
+                       "Start the run again with a new --out") from None
+    if not isinstance(loop.gen, int) or loop.gen < 0:
+        raise RunError(f"'{path}' is damaged (generation {loop.gen!r}); nothing was changed")
+    return state, loop, config

@@ -3,6 +3,8 @@ overrides, and validation that names the bad key or value and what is allowed.""
 from __future__ import annotations
 
 import copy
+import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ _OPTIONAL_TYPES = {"data.seed": int}
 _FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
 _CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
-_POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations",
+_POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}
 _NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
                  "fitness.l2", "fitness.smoothness", "data.seed"}
@@ -54,8 +56,14 @@ def _type_name(value: Any) -> str:
 
 def _check_type(key: str, value: Any, default: Any) -> Any:
     expected = _OPTIONAL_TYPES.get(key) if default is None else type(default)
+    if default is None and value is None:  # optional and left unset
+        return value
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if expected is float and isinstance(value, float) and not math.isfinite(value):
+        # NaN never; infinity only where the default is infinite (an open bound)
+        if math.isnan(value) or not (isinstance(default, float) and math.isinf(default)):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if expected is not None and (type(value) is not expected):
         name = _type_name(expected())
         raise ConfigError(f"{key} must be {'an' if name[0] in 'aeiou' else 'a'} {name}, got {value!r}")
@@ -126,17 +134,58 @@ def parse_override(text: str) -> dict:
     return nested
 
 
-def load_preset(name_or_path: str | Path) -> tuple[dict, str]:
-    """The raw preset table and its display name."""
+#: top-level tables that make a preset belong to another command than training
+PRESET_KINDS = {"study": "python -m bioevo.tasks.heterogeneity", "landscape": "python -m bioevo.tasks.landscape"}
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file as a table; unreadable, non-UTF-8 or invalid TOML is a ConfigError naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise ConfigError(f"{what} '{path}' is a directory, not a TOML file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{what} '{path}' is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{what} '{path}' is not valid TOML: {err}") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} '{path}': {err.strerror}") from None
+
+
+def preset_kind(table: dict) -> str:
+    """'training', or the kind of command a preset with a [study]/[landscape] table is for."""
+    return next((kind for kind in PRESET_KINDS if kind in table), "training")
+
+
+def presets(kind: str = "training") -> list[str]:
+    """Names of the shipped presets read by one command ('training', 'study', 'landscape')."""
+    out = []
+    for name in resources.available("presets"):
+        try:
+            table = read_toml(resources.resolve("presets", name), "preset")
+        except ConfigError:
+            continue
+        if preset_kind(table) == kind:
+            out.append(name)
+    return out
+
+
+def load_preset(name_or_path: str | Path, kind: str = "training") -> tuple[dict, str]:
+    """The raw preset table and its display name; a preset of another command is refused."""
     try:
         path = resources.resolve("presets", name_or_path)
     except ValueError as err:
-        raise ConfigError(str(err)) from None
-    with open(path, "rb") as f:
-        try:
-            return tomllib.load(f), path.stem
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"preset '{path}' is not valid TOML: {err}") from None
+        message = str(err)
+        if "unknown preset" in message:
+            message = message.split("; allowed")[0] + f"; allowed: {', '.join(presets(kind))} or a path to a .toml file"
+        raise ConfigError(message) from None
+    table = read_toml(path, "preset")
+    found = preset_kind(table)
+    if found != kind:
+        reader = PRESET_KINDS.get(found, "python -m bioevo.tasks.train")
+        raise ConfigError(f"preset '{path.stem}' is a {found} preset (for {reader}); {kind} presets: "
+                          f"{', '.join(presets(kind))}")
+    return table, path.stem
 
 
 def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | None = None,
@@ -158,8 +207,24 @@ def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | No
     return cfg
 
 
+def validate_resolved(cfg: dict) -> dict:
+    """A config built or edited in Python, checked like a preset: unknown keys,
+    types and ranges (a copy with defaults filled in is returned)."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"a config must be a table (dict), got {type(cfg).__name__}")
+    out = merge(defaults(), cfg)
+    validate(out)
+    return out
+
+
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
 def validate(cfg: dict) -> None:
     """Checks that span keys or need ranges; types were checked while merging."""
+    if not _RUN_NAME.fullmatch(cfg["run"]["name"]) or len(cfg["run"]["name"]) > 100:
+        raise ConfigError(f"run.name {cfg['run']['name']!r} must be a plain folder name (letters, digits, '.', '_', "
+                          "'+', '-'; no path separators), at most 100 characters")
     for key, allowed in _CHOICES.items():
         section, name = key.split(".")
         if cfg[section][name] not in allowed:
@@ -184,9 +249,12 @@ def validate(cfg: dict) -> None:
                           f"({n_train} samples); allowed: 1..{n_train}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
+    for table in ("model.params", "genome.weight_gain"):
+        section, name = table.split(".")
+        for key, value in cfg[section][name].items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise ConfigError(f"{table}.{key} must be a finite number, got {value!r}")
     for key, value in cfg["model"]["params"].items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ConfigError(f"model.params.{key} must be a number, got {value!r}")
         if key.split(".")[-1].startswith("tau") and value <= 0:
             raise ConfigError(f"model.params.{key} is a time constant and must be > 0, got {value}")
 

@@ -1,18 +1,27 @@
-"""The run directory: created once, never over an existing run, and the best
-genome saved in HDF5 with everything needed to rebuild its network."""
+"""The run directory: created once, never over an existing run, owned by one
+process at a time, and the best genome saved in HDF5 with everything needed to
+rebuild its network.  Every file is written through a temporary file and
+renamed, so a reader (or a resumed run) never sees half a file."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
+import math
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import h5py
 import numpy as np
 
 from .config import ConfigError, to_toml, with_defaults
+from .errors import RunError, writing
 from .genome import GenomeLayout
+
+LOCK = ".lock"
 
 DEFAULT_ROOT = Path("results") / "runs"
 
@@ -41,15 +50,83 @@ def claim_run_dir(out: str | Path | None, name: str, seed: int) -> Path:
     raise ConfigError(f"could not find a free run directory under {DEFAULT_ROOT}")
 
 
+class RunLock:
+    """One process owns a run directory: an exclusive ``flock`` on its ``.lock``
+    file, with the owner's pid inside for the message.  The kernel drops the
+    lock when the owner dies (even by SIGKILL), so a lock file left by a dead
+    run is stale by construction and simply taken over."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK
+        self._file = None
+
+    def acquire(self) -> "RunLock":
+        f = open(self.path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            owner = f.read().strip() or "?"
+            f.close()
+            raise ConfigError(f"run directory '{self.path.parent}' is in use by process {owner}; "
+                              "wait for it to finish or stop it first") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write to, renamed over ``path`` on
+    success and removed on failure (a full disk leaves no ``.tmp`` behind)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with writing(path):
+            yield tmp
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def json_safe(data: Any) -> Any:
+    """``data`` with non-finite floats as ``None`` (JSON has no NaN or infinity)."""
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(v) for v in data]
+    if isinstance(data, (float, np.floating)):
+        return float(data) if math.isfinite(data) else None
+    if isinstance(data, np.integer):
+        return int(data)
+    return data
+
+
 def write_json(path: Path, data: dict) -> None:
-    """Write via a temporary file so a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    """Valid JSON always (non-finite numbers become null), written atomically."""
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_config(run_dir: Path, cfg: dict) -> None:
-    (run_dir / "config.toml").write_text(to_toml(cfg))
+    with atomic_path(run_dir / "config.toml") as tmp:
+        tmp.write_text(to_toml(cfg))
 
 
 class MetricsLog:
@@ -59,28 +136,48 @@ class MetricsLog:
               "val_acc", "val_loss", "evaluations", "wall_seconds"]
     INTEGER_FIELDS = ("gen", "evaluations")
 
-    def __init__(self, path: Path, resume_from: int | None = None) -> None:
-        """A new log, or with ``resume_from`` the existing one cut back to the
-        generations before it (those after the checkpoint are run again)."""
+    def __init__(self, path: Path, rows: list[dict] = ()) -> None:
+        """A new log holding ``rows`` (on resume: the rows of the generations
+        before the checkpoint, from :meth:`read`; later ones are run again)."""
         self.path = path
-        self.rows: list[dict] = []
-        if resume_from is not None and path.exists():
-            with open(path, newline="") as f:
-                kept = [r for r in csv.DictReader(f) if int(r["gen"]) < resume_from]
-            self.rows = [{k: (float(v) if v not in ("", None) else None) for k, v in r.items()} for r in kept]
-            for r in self.rows:
-                for k in self.INTEGER_FIELDS:
-                    if r.get(k) is not None:
-                        r[k] = int(r[k])
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as f:
+        self.rows: list[dict] = list(rows)
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
             csv.writer(f).writerow(self.FIELDS)
             writer = csv.DictWriter(f, self.FIELDS, extrasaction="ignore")
             writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in self.FIELDS} for r in self.rows)
-        os.replace(tmp, path)
+
+    @classmethod
+    def read(cls, path: Path, before: int) -> list[dict]:
+        """The rows of generations ``< before`` of an existing log, checked: a
+        damaged file is a one-line :class:`RunError` and is not modified."""
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames != cls.FIELDS:
+                    raise ValueError(f"its header is not {','.join(cls.FIELDS)}")
+                rows = []
+                for n, raw in enumerate(reader, start=2):
+                    try:
+                        row = {k: (float(v) if v not in ("", None) else None) for k, v in raw.items()}
+                        for k in cls.INTEGER_FIELDS:
+                            if row.get(k) is not None:
+                                row[k] = int(row[k])
+                    except (TypeError, ValueError):
+                        raise ValueError(f"line {n} is not a row of numbers") from None
+                    if row["gen"] is None or None in raw:
+                        raise ValueError(f"line {n} is not a row of numbers")
+                    rows.append(row)
+        except FileNotFoundError:
+            raise RunError(f"'{path}' is missing; the run directory is damaged") from None
+        except (UnicodeDecodeError, ValueError, csv.Error) as err:
+            raise RunError(f"'{path}' is not a bioevo metrics file ({err}); nothing was changed") from None
+        kept = [r for r in rows if r["gen"] < before]
+        if [r["gen"] for r in kept] != list(range(before)):
+            raise RunError(f"'{path}' does not hold generations 0..{before - 1} of the checkpoint; nothing was changed")
+        return kept
 
     def _write(self, row: dict) -> None:
-        with open(self.path, "a", newline="") as f:
+        with writing(self.path), open(self.path, "a", newline="") as f:
             csv.DictWriter(f, self.FIELDS, extrasaction="ignore").writerow(
                 {k: ("" if row.get(k) is None else row[k]) for k in self.FIELDS})
 
@@ -92,15 +189,13 @@ class MetricsLog:
 def save_genome(path: Path, genome: np.ndarray, layout: GenomeLayout, cfg: dict, model_toml: str,
                 attrs: dict | None = None) -> None:
     """HDF5 with the genome, its layout and the run's config and model file."""
-    tmp = path.with_suffix(".h5.tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.create_dataset("genome", data=np.asarray(genome, dtype=np.float64))
         f.attrs["layout"] = json.dumps(layout.to_dict())
         f.attrs["config"] = json.dumps(cfg)
         f.attrs["model_toml"] = model_toml
         for k, v in (attrs or {}).items():
             f.attrs[k] = v
-    os.replace(tmp, path)
 
 
 def load_genome(path: str | Path) -> tuple[np.ndarray, GenomeLayout, dict, str]:

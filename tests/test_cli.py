@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bioevo.config import ConfigError, resolve_config
-from bioevo.evolve import make_configured_strategy
+from bioevo.assemble import make_configured_strategy
 from bioevo.rundir import load_genome
 
 ROOT = Path(__file__).resolve().parent.parent

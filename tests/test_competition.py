@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bioevo.config import resolve_config
-from bioevo.evolve import make_layout
+from bioevo.assemble import make_layout
 from bioevo.genome import build_layout
 from bioevo.model import load_model
 from bioevo.report.competition import binned_pool_rates, plot_pool_rates, pool_rate_figure, pool_rates

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from bioevo.data.spikes import SpikeData
-from bioevo.evolve import Scorer, batch_indices
+from bioevo.evolve import batch_indices
+from bioevo.scoring import Scorer
 from bioevo.genome import build_layout
 from bioevo.model import load_model
 from bioevo.sim.evaluator import Readouts

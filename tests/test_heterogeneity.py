@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bioevo.config import ConfigError, resolve_config
-from bioevo.evolve import setup
+from bioevo.assemble import assemble
 from bioevo.tasks.heterogeneity import load_study, main
 
 TINY = ["data.split=[24, 8, 8]", "evolve.batch_size=16", "evolve.generations=2", "model.hidden=8",
@@ -17,7 +17,7 @@ TINY = ["data.split=[24, 8, 8]", "evolve.batch_size=16", "evolve.generations=2",
 def test_fixed_heterogeneous_time_constants_follow_gamma():
     cfg = resolve_config("randman-2", ['genome.heterogeneous=["hidden.tau_mem"]', 'genome.init="gamma"',
                                        "model.hidden=4000"])
-    _, layout, _ = setup(cfg)
+    layout = assemble(cfg, build_evaluator=False).layout
     tau = np.array(layout.fixed["hidden.tau_mem"])
     # Gamma(k=3) around the default 10 ms: mean 10, coefficient of variation 1/sqrt(3)
     assert tau.mean() == pytest.approx(10.0, rel=0.03) and tau.std() / tau.mean() == pytest.approx(3**-0.5, rel=0.05)

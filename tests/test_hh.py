@@ -91,7 +91,7 @@ def test_blown_up_individual_gets_the_worst_loss_and_others_are_untouched(hh, ba
     only the end-of-sample state check can tell, and it must give the worst
     loss while individual 0 scores as usual."""
     from bioevo.data.spikes import SpikeData
-    from bioevo.evolve import Scorer
+    from bioevo.scoring import Scorer
     from bioevo.genome import build_layout
     from bioevo.sim.evaluator import PopulationEvaluator
 

@@ -11,7 +11,7 @@ import pytest
 
 from bioevo import fitness as F
 from bioevo.data.spikes import SpikeData
-from bioevo.evolve import Scorer, recording_needs
+from bioevo.scoring import Scorer, recording_needs
 from bioevo.genome import build_layout
 from bioevo.model import load_model
 from bioevo.sim.evaluator import PopulationEvaluator

@@ -78,11 +78,11 @@ def test_resume_refuses_complete_or_foreign_dirs(tmp_path):
 def test_genome_saved_by_an_older_version_loads_with_defaults(tmp_path):
     """A config saved before [fitness] had readout/smoothness gets their defaults."""
     from bioevo.config import resolve_config
-    from bioevo.evolve import setup
+    from bioevo.assemble import assemble
     from bioevo.rundir import load_genome, save_genome
 
     cfg = resolve_config("randman-2", ["model.hidden=4"])
-    _, layout, _ = setup(cfg)
+    layout = assemble(cfg, build_evaluator=False).layout
     old = {**cfg, "fitness": {"loss": "max_cross_entropy", "margin": 0.0, "l2": 0.0}}
     save_genome(tmp_path / "g.h5", np.zeros(layout.size), layout, old, "")
     _, _, loaded, _ = load_genome(tmp_path / "g.h5")

@@ -170,7 +170,7 @@ def pool_rate_figure(run_dir: str | Path, *, per_class: int = 3, window_ms: floa
                      path: str | Path | None = None) -> Path:
     """Pool rates of a run's best genome on the first ``per_class`` test samples
     of each class, saved as ``<run_dir>/pool_rates.png`` (or ``path``)."""
-    from ..evolve import make_dataset  # deferred: evolve imports the training stack
+    from ..assemble import make_dataset  # deferred: assemble imports the training stack
     from ..rundir import load_genome
 
     run_dir = Path(run_dir)

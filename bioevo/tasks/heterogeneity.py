@@ -90,7 +90,8 @@ def resume_dir(path: str, study: dict) -> Path:
 def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
     """Test accuracy of the best genome with every time constant scaled by 1 + delta
     (all factors simulated at once, one individual each), read out as the run was."""
-    from ..evolve import make_dataset, make_scorer
+    from ..assemble import make_dataset
+    from ..scoring import make_scorer
     from ..fitness import predictions
     from ..model import parse_model
     from ..report.metrics import classification_metrics
@@ -105,7 +106,7 @@ def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
         for name in values:
             if name.startswith("tau"):
                 values[name] = base.neurons[layer][name] * np.array(factors)[:, None]
-    scorer = make_scorer(cfg, model, layout, len(factors))
+    scorer = make_scorer(cfg, model, layout, len(factors), test.n_steps)
     batch = scorer.evaluator.batch
     preds = []
     for start in range(0, len(test), batch):
@@ -176,7 +177,7 @@ def plot(results: dict, study: dict, out: Path) -> None:
 
 def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
     """Hidden-layer time constants at the start (re-drawn from the seed) and of the best genome."""
-    from ..evolve import seeded_streams
+    from ..assemble import seeded_streams
 
     genome, layout, cfg, _ = load_genome(run_dir / "best_genome.h5")
     start = layout.initial(seeded_streams(cfg["evolve"]["seed"])["init"])

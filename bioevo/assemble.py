@@ -1,0 +1,166 @@
+"""Everything a run is built from, made from a resolved config before any
+directory exists: the model, the data splits, the genome layout, the strategy
+and the compiled evaluator.  Whatever bad input can break breaks here, as a
+one-line :class:`ConfigError`, so a failed start never leaves a stub run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import DEFAULTS, ConfigError
+from .data.randman import RandmanConfig, make_randman
+from .data.spikes import SpikeData
+from .genome import GenomeLayout, build_layout
+from .model import ModelSpec, load_model
+from .scoring import Scorer, check_readout, make_scorer
+from .strategies import make_strategy
+from .strategies.base import Strategy
+
+
+@dataclass
+class Parts:
+    """What :func:`assemble` builds; the strategy starts at its initial state."""
+
+    cfg: dict
+    model: ModelSpec
+    layout: GenomeLayout
+    splits: dict[str, SpikeData]
+    strategy: Strategy
+    scorer: Scorer | None = None
+
+    @property
+    def n_steps(self) -> int:
+        return self.splits["train"].n_steps
+
+
+def make_dataset(cfg: dict) -> dict[str, SpikeData]:
+    d = cfg["data"]
+    seed = d["seed"] if d["seed"] is not None else cfg["evolve"]["seed"]
+    try:
+        return make_randman(RandmanConfig(
+            n_classes=d["n_classes"], n_units=d["n_units"], dim_manifold=d["dim_manifold"], alpha=d["alpha"],
+            n_steps=d["n_steps"], split=tuple(d["split"]), nb_spikes=d["nb_spikes"], seed=seed))
+    except ValueError as err:
+        raise ConfigError(str(err).replace("randman.", "data.")) from None
+
+
+def task_sizes(cfg: dict, splits: dict[str, SpikeData] | None = None) -> dict[str, int]:
+    """The sizes a model's layers may refer to: inputs, hidden, classes."""
+    if splits is not None:
+        train = splits["train"]
+        return {"inputs": train.n_units, "hidden": cfg["model"]["hidden"], "classes": train.n_classes}
+    return {"inputs": cfg["data"]["n_units"], "hidden": cfg["model"]["hidden"], "classes": cfg["data"]["n_classes"]}
+
+
+def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None) -> GenomeLayout:
+    g = cfg["genome"]
+    sizes = sizes or task_sizes(cfg)
+    try:
+        # fixed heterogeneous values are part of the network, drawn from the run's seed
+        rng = np.random.default_rng([cfg["evolve"]["seed"], 7])
+        # the defaults name the lif synapses; a model without them just ignores them
+        default_keys = set(DEFAULTS["genome"]["weight_gain"])
+        gains = {k: v for k, v in g["weight_gain"].items() if k in model.synapses or k not in default_keys}
+        return build_layout(model, sizes, gains, list(g["evolve"]), g["per_neuron"], g["init"],
+                            g["init_spread"], cfg["model"]["params"], list(g["heterogeneous"]), rng)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> Strategy:
+    name = cfg["strategy"]["name"]
+    try:
+        return make_strategy(name, centroid, rng, cfg["strategy"][name])
+    except ValueError as err:
+        raise ConfigError(f"strategy.{name}: {err}") from None
+
+
+def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
+    """Independent generators for initialisation and the strategy (minibatches
+    are drawn from (seed, epoch), see :func:`bioevo.evolve.batch_indices`)."""
+    init, strat = np.random.SeedSequence(seed).spawn(2)
+    return {"init": np.random.default_rng(init), "strategy": np.random.default_rng(strat)}
+
+
+def population_size(strategy: Strategy) -> int:
+    """Individuals per generation (CMA: popsize 0 means DEAP's default lambda)."""
+    return int(getattr(strategy, "lambda_", None) or strategy.popsize)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (MemAvailable), or a large number if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 1 << 62
+
+
+def memory_estimate(cfg: dict, layout: GenomeLayout, population: int, n_steps: int, trace: bool) -> dict[str, int]:
+    """Rough bytes of the big arrays of a run, by what they are (an upper-ish
+    bound: Brian2 keeps about 40 bytes per synapse, the strategy a few copies of
+    the population's genomes, the input raster is float64 in the network)."""
+    synapses = sum(layout.synapse_counts.values())
+    neurons = sum(n for name, n in layout.layer_sizes.items() if name != "input")
+    batch = cfg["evolve"]["batch_size"]
+    n_out = max(layout.layer_sizes.values())  # bounds the readout size without knowing its layer
+    return {
+        "genomes": 4 * population * layout.size * 8,
+        "network": population * (synapses * 40 + neurons * 200),
+        "inputs": 2 * batch * n_steps * layout.layer_sizes["input"] * 8,
+        "trace": 2 * population * batch * n_steps * n_out * 8 if trace else 0,
+    }
+
+
+def check_memory(cfg: dict, layout: GenomeLayout, population: int, n_steps: int, trace: bool) -> None:
+    parts = memory_estimate(cfg, layout, population, n_steps, trace)
+    need, have = sum(parts.values()), available_memory()
+    if need > 0.8 * have:
+        biggest = max(parts, key=parts.get)
+        raise ConfigError(
+            f"this run needs about {need / 2**30:.1f} GiB ({biggest}: {parts[biggest] / 2**30:.1f} GiB for "
+            f"{population} individuals x {layout.size} parameters, batch {cfg['evolve']['batch_size']}, "
+            f"{n_steps} steps), more than the {have / 2**30:.1f} GiB available; lower the popsize, "
+            "model.hidden, evolve.batch_size or data.n_steps")
+
+
+def model_text(model: ModelSpec) -> str:
+    return Path(model.source).read_text() if model.source else ""
+
+
+def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
+    """Model, data, layout, strategy and (unless ``build_evaluator`` is False)
+    the compiled evaluator, in that order; any user error is a ConfigError."""
+    try:
+        model = load_model(cfg["model"]["name"])
+    except ValueError as err:
+        raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
+    check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
+    make_layout(cfg, model)  # a bad genome table fails before the data is made
+    try:
+        splits = make_dataset(cfg)
+    except MemoryError:
+        raise ConfigError("the data set does not fit in memory; lower data.n_steps, the split sizes or "
+                          "data.n_units") from None
+    layout = make_layout(cfg, model, task_sizes(cfg, splits))
+    rng = seeded_streams(cfg["evolve"]["seed"])
+    strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"])
+    parts = Parts(cfg, model, layout, splits, strategy)
+    if build_evaluator:
+        from .scoring import recording_needs
+        check_memory(cfg, layout, population_size(strategy), parts.n_steps, recording_needs(cfg["fitness"])[0])
+        try:
+            parts.scorer = make_scorer(cfg, model, layout, population_size(strategy), parts.n_steps)
+        except MemoryError:
+            raise ConfigError("the network does not fit in memory; lower the popsize, model.hidden or "
+                              "evolve.batch_size") from None
+    return parts

@@ -1,0 +1,170 @@
+"""The whole pipeline behind every training command and the Python API:
+assemble everything from the config (bad input fails here, before anything is
+written), claim and lock the run directory, train with checkpoints, then test
+metrics, the best genome, figures and ``summary.json`` (written last: it marks
+a finished run)."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .assemble import Parts, assemble, model_text
+from .checkpoint import CHECKPOINT, read_checkpoint
+from .config import ConfigError, resolve_config, validate_resolved
+from .errors import RunError
+from .evolve import train
+from .genome import GenomeLayout
+from .report.metrics import classification_metrics
+from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, save_genome, write_config, write_json
+
+SUMMARY = "summary.json"
+
+
+class Interrupted(RunError):
+    """Ctrl-C: the message says whether and how the run can be resumed."""
+
+
+@dataclass
+class RunResult:
+    """A finished run: where it is, its summary (as in summary.json), the best
+    genome by validation accuracy with its layout, and one row per generation."""
+
+    run_dir: Path
+    summary: dict
+    best_genome: np.ndarray
+    layout: GenomeLayout
+    history: list[dict]
+
+
+def load_config(preset: str | Path = "randman-2", overrides: list[str] | tuple[str, ...] = (), *,
+                seed: int | None = None, backend: str | None = None, strategy: str | None = None) -> dict:
+    """A shipped preset name or a TOML path, ``KEY=VALUE`` overrides as on the
+    command line, then the seed/backend/strategy shortcuts; validated."""
+    return resolve_config(preset, list(overrides), seed, backend, strategy)
+
+
+def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = None, *,
+        progress: bool | None = None) -> RunResult:
+    """Train a new run from a config (from :func:`load_config`) or a preset name.
+    ``run_dir`` must not exist or be empty (default: a new folder under
+    results/runs/).  Raises ConfigError on bad input before anything is written."""
+    cfg = load_config(config) if isinstance(config, (str, Path)) else validate_resolved(config)
+    if progress is not None:
+        cfg["evolve"]["progress"] = progress
+    parts = assemble(cfg)
+    out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
+    lock = RunLock(out).acquire()
+    try:
+        try:
+            write_config(out, cfg)
+            return _train_and_finish(parts, out, None, resumed=False)
+        except BaseException as err:
+            if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
+                _remove_new_run(out)
+                if isinstance(err, KeyboardInterrupt):
+                    raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
+            elif isinstance(err, KeyboardInterrupt):
+                raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+            raise
+    finally:
+        lock.release()
+
+
+def resume(run_dir: str | Path, *, progress: bool | None = None) -> RunResult:
+    """Continue an interrupted run from its last checkpoint; it ends exactly
+    where the uninterrupted run would.  Damaged files are reported, not changed."""
+    out = Path(run_dir)
+    if not (out / "config.toml").is_file():
+        raise ConfigError(f"--resume: '{out}' is not a run directory (no config.toml)")
+    with RunLock(out):
+        if (out / SUMMARY).exists():
+            raise ConfigError(f"--resume: the run in '{out}' is already complete ({SUMMARY} exists)")
+        if not (out / CHECKPOINT).is_file():
+            raise ConfigError(f"--resume: '{out}' has no {CHECKPOINT} yet; start the run again instead")
+        try:
+            cfg = resolve_config(out / "config.toml")
+        except ConfigError as err:
+            raise ConfigError(f"--resume: {out / 'config.toml'}: {err}") from None
+        state, loop, saved = read_checkpoint(out)
+        if saved is not None:
+            _same_config(out, saved, cfg)
+        rows = MetricsLog.read(out / "metrics.csv", loop.gen)
+        if progress is not None:
+            cfg["evolve"]["progress"] = progress
+        parts = assemble(cfg)
+        try:
+            parts.strategy.load_state_dict(state)
+        except (KeyError, ValueError, TypeError) as err:
+            raise RunError(f"'{out / CHECKPOINT}' does not hold a state of strategy '{cfg['strategy']['name']}' "
+                           f"with this genome ({type(err).__name__}: {str(err)[:80]}); was config.toml edited? "
+                           "Nothing was changed") from None
+        try:
+            return _train_and_finish(parts, out, loop, resumed=True, rows=rows)
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+
+
+def _same_config(out: Path, saved: dict, cfg: dict) -> None:
+    """Refuse a config.toml edited after the checkpoint (progress bars aside)."""
+    def flat(d: dict, prefix: str = "") -> dict:
+        items = {}
+        for k, v in d.items():
+            if isinstance(v, dict) and not (prefix + k in ("model.params", "genome.weight_gain")):
+                items.update(flat(v, f"{prefix}{k}."))
+            else:
+                items[prefix + k] = v
+        return items
+
+    a, b = flat(saved), flat(cfg)
+    for key in sorted(set(a) | set(b)):
+        if key != "evolve.progress" and a.get(key) != b.get(key):
+            raise ConfigError(f"--resume: {out / 'config.toml'} was changed after the checkpoint was written "
+                              f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")
+
+
+def _remove_new_run(out: Path) -> None:
+    """Remove what a run that never reached its first checkpoint wrote (only its own files)."""
+    for name in ("config.toml", "metrics.csv", "metrics.csv.tmp", "config.toml.tmp", LOCK):
+        (out / name).unlink(missing_ok=True)
+    try:
+        out.rmdir()  # only if empty: never delete what someone else put there
+    except OSError:
+        pass
+
+
+def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[dict] = ()) -> RunResult:
+    cfg = parts.cfg
+    metrics = MetricsLog(out / "metrics.csv", rows)
+    print(f"run directory: {out}", file=sys.stderr, flush=True)
+    result = train(cfg, parts.splits, parts.scorer, parts.strategy, cfg["evolve"]["seed"], metrics, out, loop)
+    t_finish = time.time()
+    test = parts.splits["test"]
+    scorer = parts.scorer
+    test_loss, test_pred = scorer.dataset(result.best_genome, test)
+    test_metrics = classification_metrics(test.labels, test_pred, test.n_classes)
+    save_genome(out / "best_genome.h5", result.best_genome, parts.layout, cfg, model_text(parts.model),
+                {"val_accuracy": result.best_val_acc, "generation": result.best_gen})
+    scorer.evaluator.close()
+    from .report.run_figures import draw_run_figures  # matplotlib only once training is done
+    draw_run_figures(parts, result, test_metrics, out)
+    summary = {
+        "preset": cfg["run"]["name"],
+        "data": cfg["data"]["kind"] if "kind" in cfg["data"] else "randman",
+        "strategy": cfg["strategy"]["name"],
+        "seed": cfg["evolve"]["seed"],
+        "test": {**{k: test_metrics[k] for k in ("accuracy", "precision", "recall", "f1", "confusion")},
+                 "loss": test_loss},
+        "val": {"accuracy": result.best_val_acc, "best_generation": result.best_gen},
+        "generations": result.generations,
+        "evaluations": int(sum(r["evaluations"] for r in result.history)),
+        "stop_reason": result.stop_reason,
+        "wall_seconds": result.wall_seconds + (time.time() - t_finish),
+        "resumed": resumed,
+        "n_parameters": parts.layout.size,
+    }
+    write_json(out / SUMMARY, summary)
+    return RunResult(out, summary, result.best_genome, parts.layout, result.history)

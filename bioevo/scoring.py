@@ -1,0 +1,121 @@
+"""Loss and accuracy of genomes: one evaluator, the configured readout and
+loss, and what the simulation must record for them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import fitness
+from .config import ConfigError
+from .data.spikes import SpikeData
+from .genome import GenomeLayout
+from .model import ModelSpec
+from .sim.evaluator import PopulationEvaluator, Readouts
+
+
+@dataclass
+class Scorer:
+    """Loss and accuracy of genomes on samples, through one evaluator.
+
+    The loss reads what ``fitness.LOSSES`` says (trace, max over time, last
+    step, the readout's scores or the readout layer's spike counts); predictions and
+    accuracy come from the configured ``readout``; optional L2 on the genome
+    and smoothness of the readout trace are added with their weights."""
+
+    evaluator: PopulationEvaluator
+    layout: GenomeLayout
+    loss_name: str
+    margin: float
+    l2: float
+    readout: str = "max"
+    smoothness: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.loss_fn, self.loss_input = fitness.get_loss(self.loss_name)
+        self.readout_layer = self.evaluator.model.readout_layer
+
+    def scores(self, r: Readouts) -> np.ndarray:
+        """Per-class scores (P, B, O) of the configured readout."""
+        spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
+        return fitness.readout_scores(self.readout, vmax=r.vmax, trace=r.trace, spike_counts=spikes(r.spike_counts),
+                                      first_spike=spikes(r.first_spikes), vfinal=r.vfinal, vsum=r.vsum)
+
+    def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        kind = self.loss_input
+        if kind == "trace":
+            loss = self.loss_fn(r.trace, labels, margin=self.margin)
+        elif kind == "vfinal":  # tracked in the simulation, else the trace's last step
+            loss = self.loss_fn(r.vfinal if r.vfinal is not None else r.trace, labels, margin=self.margin)
+        elif kind == "spike_counts":
+            loss = self.loss_fn(r.spike_counts[self.readout_layer], labels, margin=self.margin)
+        else:
+            loss = self.loss_fn(r.vmax if kind == "vmax" else scores, labels)
+        if self.smoothness:
+            loss = loss + fitness.smoothness_penalty(r.trace, self.smoothness)
+        return loss
+
+    def batch(self, genomes: np.ndarray, data: SpikeData) -> tuple[np.ndarray, np.ndarray]:
+        """(loss, accuracy) per genome on one batch, in evaluator-sized chunks of genomes."""
+        genomes = np.atleast_2d(np.asarray(genomes, dtype=np.float64))
+        P = self.evaluator.population
+        if len(genomes) > P:
+            parts = [self.batch(genomes[k:k + P], data) for k in range(0, len(genomes), P)]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        r = self.evaluator.evaluate(self.layout.decode(genomes), data.raster)
+        scores = self.scores(r)
+        loss = self._loss(r, scores, data.labels)
+        if self.l2:
+            loss = loss + fitness.l2_penalty(genomes, self.l2)
+        if r.finite is not None:  # a blown-up (non-finite) state anywhere in the batch: worst loss
+            loss = np.where(r.finite.all(axis=1), loss, np.inf)
+        return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(scores, data.labels)
+
+    def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
+        """(mean loss without the L2 term, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+        params = self.layout.decode(genome[None])
+        B = self.evaluator.batch
+        losses, preds = [], []
+        for start in range(0, len(data), B):
+            chunk = data.subset(slice(start, start + B))
+            r = self.evaluator.evaluate(params, chunk.raster)
+            scores = self.scores(r)
+            losses.append(float(self._loss(r, scores, chunk.labels)[0]) * len(chunk))
+            preds.append(fitness.predictions(scores)[0])
+        return sum(losses) / len(data), np.concatenate(preds)
+
+
+def recording_needs(fit: dict) -> tuple[bool, bool, tuple[str, ...]]:
+    """What a ``[fitness]`` table needs the simulation to record: (the readout
+    trace, the readout layer's spikes, the readout statistics besides the max
+    to track inside the simulation: "final", "sum")."""
+    _, loss_input = fitness.get_loss(fit["loss"])
+    reads = {fitness.READOUTS[fit["readout"]], loss_input}
+    stats = tuple(name for name in ("final", "sum") if f"v{name}" in reads)
+    return ("trace" in reads or fit["smoothness"] > 0, bool(reads & set(fitness.SPIKE_INPUTS)), stats)
+
+
+def check_readout(cfg: dict, model: ModelSpec) -> None:
+    """Spike readouts and the spike-count hinge need a readout layer that spikes."""
+    layer = model.layers[model.readout_layer]
+    if layer.threshold is None and recording_needs(cfg["fitness"])[1]:
+        what = (f"fitness.readout '{cfg['fitness']['readout']}'"
+                if fitness.READOUTS[cfg["fitness"]["readout"]] in fitness.SPIKE_INPUTS
+                else f"fitness.loss '{cfg['fitness']['loss']}'")
+        allowed = ", ".join(k for k, reads in fitness.READOUTS.items() if reads not in fitness.SPIKE_INPUTS)
+        raise ConfigError(f"{what} needs a spiking readout layer, but layer '{layer.name}' of model "
+                          f"'{model.name}' has no threshold; readouts allowed for this model: {allowed} "
+                          "(model lif_spiking has a spiking readout)")
+
+
+def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: int, n_steps: int) -> Scorer:
+    """The evaluator holds ``population`` individuals (the strategy's popsize);
+    larger requests are evaluated in chunks."""
+    f = cfg["fitness"]
+    trace, spikes, stats = recording_needs(f)
+    evaluator = PopulationEvaluator(model, layout.layer_sizes, population,
+                                    cfg["evolve"]["batch_size"], n_steps,
+                                    backend=cfg["evolve"]["backend"], record_trace=trace,
+                                    record_spikes=(model.readout_layer,) if spikes else False,
+                                    readout_stats=stats)
+    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])
