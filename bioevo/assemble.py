@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULTS, ConfigError
+from .config import ConfigError
 from .data.randman import RandmanConfig, make_randman
 from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model
 from .scoring import Scorer, check_readout, make_scorer
+from .sim.check import check_model_builds
 from .strategies import make_strategy
 from .strategies.base import Strategy
 
@@ -61,10 +62,7 @@ def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None
     try:
         # fixed heterogeneous values are part of the network, drawn from the run's seed
         rng = np.random.default_rng([cfg["evolve"]["seed"], 7])
-        # the defaults name the lif synapses; a model without them just ignores them
-        default_keys = set(DEFAULTS["genome"]["weight_gain"])
-        gains = {k: v for k, v in g["weight_gain"].items() if k in model.synapses or k not in default_keys}
-        return build_layout(model, sizes, gains, list(g["evolve"]), g["per_neuron"], g["init"],
+        return build_layout(model, sizes, g["weight_gain"], list(g["evolve"]), g["per_neuron"], g["init"],
                             g["init_spread"], cfg["model"]["params"], list(g["heterogeneous"]), rng)
     except ValueError as err:
         raise ConfigError(str(err)) from None
@@ -142,6 +140,7 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     the compiled evaluator, in that order; any user error is a ConfigError."""
     try:
         model = load_model(cfg["model"]["name"])
+        check_model_builds(model)
     except ValueError as err:
         raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
     check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config

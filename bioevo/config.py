@@ -28,7 +28,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "model": {"name": "lif", "hidden": 64, "params": {}},
     "genome": {
-        "weight_gain": {"input_hidden": 10.0, "hidden_readout": 5.0}, "evolve": [], "heterogeneous": [],
+        "weight_gain": {}, "evolve": [], "heterogeneous": [],  # weight_gain: per synapse group, over the model file's gain
         "per_neuron": True,
         "init": "homogeneous", "init_spread": 0.5773502691896258,
     },

@@ -185,7 +185,7 @@ def build_layout(
         if syn.weights == "fixed":
             fixed_weights[syn.name] = syn.value
             continue
-        gain = float(weight_gain.get(syn.name, 1.0))
+        gain = float(weight_gain.get(syn.name, syn.gain))
         if syn.weights == "shared":
             segments.append(Segment(f"w.{syn.name}", (1,), "weight", gain=gain, fan_in=1))
         elif syn.condition:

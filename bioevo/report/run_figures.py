@@ -8,6 +8,15 @@ from .analysis import network_figures
 from .figures import plot_confusion, plot_training_curves
 
 
+def _pool_rates(run_dir: Path) -> Path:
+    from .competition import pool_rate_figure
+    return pool_rate_figure(run_dir)
+
+
+#: how the figures a model file may ask for (``figures = [...]``, bioevo.model.MODEL_FIGURES) are drawn
+MODEL_FIGURES = {"pool_rates": _pool_rates}
+
+
 def draw_run_figures(parts, result, test_metrics: dict, out: Path) -> None:
     """Training curves, test confusion, the network on a few test samples, and
     the figures the model file declares (e.g. pool rates of a competition circuit)."""
@@ -16,6 +25,5 @@ def draw_run_figures(parts, result, test_metrics: dict, out: Path) -> None:
         plot_confusion(test_metrics["confusion"], out / "confusion.png", title="test confusion")
         network_figures(parts.model, parts.layout, result.best_genome, parts.splits["test"], out, parts.n_steps,
                         dt_ms=parts.model.step_ms)
-        if "pool" in parts.model.constants:  # a pool circuit: show who wins
-            from .competition import pool_rate_figure
-            pool_rate_figure(out)
+        for name in parts.model.figures:
+            MODEL_FIGURES[name](out)

@@ -145,7 +145,7 @@ class PopulationEvaluator:
         self.project_dir = cache_root() / "cpp" / self._build_key()
         self._lock = self.project_dir.with_suffix(".lock")
         with _locked(self._lock, exclusive=True):
-            device.build(directory=str(self.project_dir), compile=True, run=False, with_output=False)
+            _build_verified(device, self.project_dir)
         b2.set_device("runtime")  # leave the global device usable for runtime networks
         # Each evaluator (and process) keeps its own results and input files, one folder per worker,
         # in memory (/dev/shm) where there is one: the binary rereads them every generation.
@@ -310,6 +310,46 @@ class PopulationEvaluator:
             *(np.concatenate(stats[name])[:n_ind, :n_samples].copy() if name in stats else None
               for name in ("final", "sum")),
         )
+
+
+MANIFEST = "bioevo_build.json"
+_UNHASHED = ("results", "static_arrays")  # rewritten by every build or run
+
+
+def _manifest(project: Path) -> dict[str, str]:
+    """sha256 of every file of a compiled project but its per-run folders."""
+    out = {}
+    for path in sorted(project.rglob("*")):
+        rel = path.relative_to(project)
+        if path.is_file() and rel.parts[0] not in _UNHASHED and rel.name != MANIFEST:
+            out[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _intact(project: Path) -> bool:
+    """True if ``project`` was built completely and nothing in it changed since."""
+    try:
+        recorded = json.loads((project / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return (project / "main").is_file() and _manifest(project) == recorded
+
+
+def _build_verified(device, project: Path) -> None:
+    """Build into ``project``, reusing a cached build only if its manifest
+    matches: a damaged cache (a truncated binary or object file, an interrupted
+    build) is removed and built again instead of failing every later run."""
+    if project.exists() and not _intact(project):
+        shutil.rmtree(project, ignore_errors=True)
+    try:
+        device.build(directory=str(project), compile=True, run=False, with_output=False)
+    except Exception:  # noqa: BLE001 - one clean rebuild, then a real error propagates
+        shutil.rmtree(project, ignore_errors=True)
+        device.build(directory=str(project), compile=True, run=False, with_output=False)
+    manifest = _manifest(project)
+    tmp = project / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest))
+    os.replace(tmp, project / MANIFEST)
 
 
 def _remove_orphaned_scratch(root: Path) -> None:
