@@ -124,3 +124,12 @@ def test_sparse_store_rejects_inconsistent_arrays():
         SparseRaster(ok.offsets[:-1], ok.cells, ok.counts, 5, 4)
     with pytest.raises(ValueError, match="counts"):
         SparseRaster(ok.offsets, ok.cells, np.zeros_like(ok.counts), 5, 4)
+
+
+def test_compact_keeps_the_smaller_form():
+    sparse_enough = SparseRaster.from_dense(_random_raster(np.uint8, shape=(3, 50, 40)) * 0)
+    assert sparse_enough.compact() is sparse_enough
+    full = np.ones((3, 5, 4), np.uint8)
+    dense = SparseRaster.from_dense(full).compact()
+    assert isinstance(dense, np.ndarray) and dense.dtype == np.uint8
+    np.testing.assert_array_equal(dense, full)

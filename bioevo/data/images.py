@@ -59,7 +59,8 @@ def _encoding_keys(data: dict[str, Any], scale: int) -> tuple[int, int, float]:
 
 def _sets(store: SparseRaster, labels: np.ndarray, parts: dict[str, np.ndarray],
           n_classes: int) -> dict[str, SpikeData]:
-    return {name: SpikeData(store.take(idx), labels[idx].astype(np.int64), n_classes) for name, idx in parts.items()}
+    return {name: SpikeData(store.take(idx).compact(), labels[idx].astype(np.int64), n_classes)
+            for name, idx in parts.items()}
 
 
 def load_digits(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
@@ -144,5 +145,5 @@ def load_mnist(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
     for name, x, y, idx in (("train", xtr, ytr, picks["train"]), ("val", xtr, ytr, picks["val"]),
                             ("test", xte, yte, picks_te)):
         store = latency_encode(_pooled(x[idx], pool), scale, n_steps, thr)
-        sets[name] = SpikeData(store, y[idx].astype(np.int64), n_classes)
+        sets[name] = SpikeData(store.compact(), y[idx].astype(np.int64), n_classes)
     return sets

@@ -14,6 +14,8 @@ k * bin_ms <= 1000 t < (k + 1) * bin_ms (float64); later spikes are dropped.
 group floor(u * channels / 700), so 700 -> 128 joins 5 or 6 neighbours.
 A bin keeps the COUNT of its spikes (uint8), which the network delivers as
 ``count_pre``; a count above 255 is an error (use shorter bins or more channels).
+Each split is held as a compressed store or as a dense uint8 raster, whichever
+is smaller (pooled channels can fill more than a fifth of the cells).
 
 Validation is carved from the training file BY SPEAKER, not at random: SHD
 has 12 speakers and two of them occur only in the test file. A random split
@@ -177,5 +179,5 @@ def load_shd(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
     for name, store, y, idx in (("train", train_store, train_y, train_idx), ("val", train_store, train_y, val_idx),
                                 ("test", test_store, test_y, np.arange(len(test_y)))):
         idx = idx[stratified_limit(y[idx], limit, seed, name)]
-        out[name] = SpikeData(store.take(idx), y[idx], n_classes)
+        out[name] = SpikeData(store.take(idx).compact(), y[idx], n_classes)
     return out

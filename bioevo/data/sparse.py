@@ -75,6 +75,12 @@ class SparseRaster:
         out[rows, self.cells] = True if self.counts is None else self.counts
         return out.reshape(n, self.n_steps, self.n_units)
 
+    def compact(self) -> SparseRaster | np.ndarray:
+        """Whichever of this store and its dense raster takes fewer bytes (a dense uint8 raster
+        wins when more than about a fifth of the cells are occupied, e.g. pooled SHD channels)."""
+        dense_bytes = len(self) * self.n_steps * self.n_units * self.dtype.itemsize
+        return self.dense() if dense_bytes < self.nbytes else self
+
     @classmethod
     def from_dense(cls, raster: np.ndarray) -> SparseRaster:
         """Store of a dense bool or uint8 raster (n_samples, n_steps, n_units)."""
