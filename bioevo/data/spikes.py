@@ -1,44 +1,56 @@
 """The one in-memory spike format shared by data sets, simulators and reports.
 
-A dense boolean raster is used (rather than event lists) because the data sets
-here are small (tens of units, tens of steps) and a dense array makes batching,
-indexing and feeding Brian2 spike generators trivial.
+Consumers see a dense raster (``SpikeData.raster``, (n_samples, n_steps,
+n_units)) because a dense array makes batching, indexing and feeding the
+network's input TimedArray trivial. Small data sets (Randman) hold that array
+itself; large ones (MNIST, SHD) hold a compressed :class:`SparseRaster` and
+build the dense array only for the samples asked for, so take a ``subset``
+(a batch) before reading ``raster``.
+
+The raster is bool (at most one spike per unit per step) or uint8 counts
+(several spikes of one input unit in one step, e.g. a binned SHD channel):
+the network delivers a count as ``count_pre`` to the input synapses' ``on_pre``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-__all__ = ["SpikeData", "minibatches", "raster_from_steps"]
+from .sparse import SparseRaster
+
+__all__ = ["SpikeData", "SparseRaster", "minibatches", "raster_from_steps"]
+
+RASTER_DTYPES = (np.dtype(bool), np.dtype(np.uint8))
 
 
-@dataclass(frozen=True)
 class SpikeData:
-    """A labelled batch of spike rasters.
+    """A labelled set of spike rasters (immutable).
 
-    raster: bool, shape (n_samples, n_steps, n_units); True = that unit spikes in that step
-        (at most one spike per unit per step).
+    raster: bool or uint8, shape (n_samples, n_steps, n_units): True / the count = that
+        unit's spikes in that step; given as a dense array or as a :class:`SparseRaster`.
     labels: int64, shape (n_samples,), class indices in 0..n_classes-1.
-    n_classes: number of classes of the task (not necessarily all present in this batch).
+    n_classes: number of classes of the task (not necessarily all present in this set).
 
-    The arrays are not copied or frozen; treat them as read-only.
+    ``raster`` returns a dense array: the stored one (not copied; treat it as
+    read-only) or, for a sparse store, a new array each time.
     """
 
-    raster: np.ndarray
-    labels: np.ndarray
-    n_classes: int
+    __slots__ = ("_store", "labels", "n_classes")
 
-    def __post_init__(self) -> None:
-        r, y, k = self.raster, self.labels, self.n_classes
-        if not isinstance(r, np.ndarray) or r.ndim != 3:
+    def __init__(self, raster: np.ndarray | SparseRaster, labels: np.ndarray, n_classes: int) -> None:
+        r, y, k = raster, labels, n_classes
+        if isinstance(r, SparseRaster):
+            n = len(r)
+        elif not isinstance(r, np.ndarray) or r.ndim != 3:
             raise ValueError(
-                "SpikeData.raster must be a 3-D numpy array (n_samples, n_steps, n_units), "
+                "SpikeData.raster must be a 3-D numpy array (n_samples, n_steps, n_units) or a SparseRaster, "
                 f"got {type(r).__name__} with shape {getattr(r, 'shape', None)}"
             )
-        if r.dtype != np.bool_:
-            raise ValueError(f"SpikeData.raster must have dtype bool, got {r.dtype}")
+        elif r.dtype not in RASTER_DTYPES:
+            raise ValueError(f"SpikeData.raster must have dtype bool or uint8 (spike counts), got {r.dtype}")
+        else:
+            n = r.shape[0]
         if not isinstance(y, np.ndarray) or y.ndim != 1:
             raise ValueError(
                 "SpikeData.labels must be a 1-D numpy array (n_samples,), "
@@ -46,10 +58,8 @@ class SpikeData:
             )
         if y.dtype != np.int64:
             raise ValueError(f"SpikeData.labels must have dtype int64, got {y.dtype} (use .astype(np.int64))")
-        if y.shape[0] != r.shape[0]:
-            raise ValueError(
-                f"SpikeData.labels has {y.shape[0]} entries but raster has {r.shape[0]} samples"
-            )
+        if y.shape[0] != n:
+            raise ValueError(f"SpikeData.labels has {y.shape[0]} entries but raster has {n} samples")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"SpikeData.n_classes must be an integer >= 1, got {k!r}")
         if y.size and (y.min() < 0 or y.max() >= k):
@@ -57,18 +67,64 @@ class SpikeData:
                 f"SpikeData.labels must lie in 0..{k - 1} (n_classes={k}), "
                 f"got values in {int(y.min())}..{int(y.max())}"
             )
+        object.__setattr__(self, "_store", r)
+        object.__setattr__(self, "labels", y)
+        object.__setattr__(self, "n_classes", int(k))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SpikeData is immutable (cannot set {name})")
+
+    def __getstate__(self) -> tuple:
+        return self._store, self.labels, self.n_classes
+
+    def __setstate__(self, state: tuple) -> None:
+        for name, value in zip(self.__slots__, state):
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        kind = "sparse" if self.is_sparse else "dense"
+        return (f"SpikeData({self.n_samples} samples x {self.n_steps} steps x {self.n_units} units, "
+                f"{self.dtype}, {self.n_classes} classes, {kind})")
+
+    @property
+    def raster(self) -> np.ndarray:
+        """Dense (n_samples, n_steps, n_units) bool or uint8 array."""
+        s = self._store
+        return s.dense() if isinstance(s, SparseRaster) else s
+
+    @property
+    def sparse(self) -> SparseRaster:
+        """The compressed store (built from the dense raster if that is what is held)."""
+        s = self._store
+        return s if isinstance(s, SparseRaster) else SparseRaster.from_dense(s)
+
+    @property
+    def is_sparse(self) -> bool:
+        return isinstance(self._store, SparseRaster)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """bool, or uint8 for a raster of spike counts."""
+        return self._store.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (raster store and labels)."""
+        return int(self._store.nbytes + self.labels.nbytes)
 
     @property
     def n_samples(self) -> int:
-        return int(self.raster.shape[0])
+        return len(self.labels)
 
     @property
     def n_steps(self) -> int:
-        return int(self.raster.shape[1])
+        s = self._store
+        return s.n_steps if isinstance(s, SparseRaster) else int(s.shape[1])
 
     @property
     def n_units(self) -> int:
-        return int(self.raster.shape[2])
+        s = self._store
+        return s.n_units if isinstance(s, SparseRaster) else int(s.shape[2])
 
     def __len__(self) -> int:
         return self.n_samples
@@ -77,7 +133,10 @@ class SpikeData:
         """Samples selected by an index array, boolean mask, slice or single int (kept 3-D)."""
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             index = [int(index)]
-        return SpikeData(self.raster[index], self.labels[index], self.n_classes)
+        s = self._store
+        if isinstance(s, SparseRaster):
+            return SpikeData(s.take(index), self.labels[index], self.n_classes)
+        return SpikeData(s[index], self.labels[index], self.n_classes)
 
 
 def minibatches(data: SpikeData, batch_size: int, rng: np.random.Generator) -> Iterator[SpikeData]:

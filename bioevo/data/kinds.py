@@ -1,0 +1,101 @@
+"""The registry of data kinds: ``[data] kind = ...`` -> its keys, loader and input figure.
+
+Each kind lists every key of its ``[data]`` table (except ``kind``) with its
+default; the config module checks types from these defaults, the loaders
+check ranges and files and raise :class:`DataError` naming ``data.<key>`` or
+the file. Every kind has ``n_steps`` and ``seed``. ``seed`` picks the
+draw/split: Randman's default None means the run's seed (each run its own
+data, as before); the real data sets default to 0, a fixed split, so every
+run and every baseline on a preset sees the same train/val/test samples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import DataError
+from .images import DIGITS_DEFAULTS, MNIST_DEFAULTS, load_digits, load_mnist
+from .randman import RandmanConfig, make_randman
+from .shd import SHD_DEFAULTS, load_shd
+from .spikes import SpikeData
+
+__all__ = ["DataError", "DataKind", "DATA_KINDS", "make_dataset", "fill_defaults", "RANDMAN_DEFAULTS"]
+
+
+@dataclass(frozen=True)
+class DataKind:
+    """One data set: its [data] keys and defaults, loader, input figure and help line."""
+
+    name: str
+    defaults: dict[str, Any]  # every key of [data] except "kind"; None = optional, typed in optional_types
+    optional_types: dict[str, type]
+    load: Callable[[dict, int], dict[str, SpikeData]]  # (filled [data] table, run seed) -> train/val/test
+    plot: Callable[[SpikeData, Path], list[Path]]  # input figure(s) of a few samples into a run directory
+    doc: str  # one line for --help / README
+
+
+RANDMAN_DEFAULTS: dict[str, Any] = {"n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
+                                    "split": [800, 100, 100], "nb_spikes": 1, "seed": None}
+
+
+def load_randman(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
+    """Randman as the training loop has always made it: seed None = the run's seed."""
+    seed = data["seed"] if data["seed"] is not None else run_seed
+    try:
+        return make_randman(RandmanConfig(
+            n_classes=data["n_classes"], n_units=data["n_units"], dim_manifold=data["dim_manifold"],
+            alpha=data["alpha"], n_steps=data["n_steps"], split=tuple(data["split"]), nb_spikes=data["nb_spikes"],
+            seed=seed))
+    except ValueError as err:
+        raise DataError(str(err).replace("randman.", "data.")) from None
+
+
+def _plot_randman(data: SpikeData, run_dir: Path) -> list[Path]:
+    from ..report.data_plots import plot_raster
+
+    return [plot_raster(data, Path(run_dir) / "input_raster.png")]
+
+
+def _plot_images(data: SpikeData, run_dir: Path) -> list[Path]:
+    from ..report.data_plots import plot_image_inputs
+
+    return [plot_image_inputs(data, Path(run_dir) / "input_raster.png")]
+
+
+def _plot_counts(data: SpikeData, run_dir: Path) -> list[Path]:
+    from ..report.data_plots import plot_count_raster
+
+    return [plot_count_raster(data, Path(run_dir) / "input_raster.png")]
+
+
+DATA_KINDS: dict[str, DataKind] = {
+    "randman": DataKind("randman", RANDMAN_DEFAULTS, {"seed": int}, load_randman, _plot_randman,
+                        "Randman (Zenke & Vogels 2021): spike timing on random smooth manifolds, synthetic"),
+    "digits": DataKind("digits", DIGITS_DEFAULTS, {}, load_digits, _plot_images,
+                       "scikit-learn's 1,797 8x8 handwritten digits, latency-coded, offline"),
+    "mnist": DataKind("mnist", MNIST_DEFAULTS, {"path": str}, load_mnist, _plot_images,
+                      "MNIST from the four IDX files in data.path, latency-coded"),
+    "shd": DataKind("shd", SHD_DEFAULTS, {"path": str}, load_shd, _plot_counts,
+                    "Spiking Heidelberg Digits from shd_train.h5/shd_test.h5 in data.path, binned spike counts"),
+}
+
+
+def fill_defaults(data: dict[str, Any]) -> tuple[DataKind, dict[str, Any]]:
+    """The kind named by ``data["kind"]`` (default randman) and the table with its defaults filled in;
+    a key the kind does not have is a DataError."""
+    name = data.get("kind", "randman")
+    kind = DATA_KINDS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise DataError(f"data.kind must be one of {', '.join(DATA_KINDS)}, got {name!r}")
+    unknown = sorted(set(data) - set(kind.defaults) - {"kind"})
+    if unknown:
+        raise DataError(f"data.{unknown[0]} is not a key of data kind {name!r}; its keys are "
+                        + ", ".join(kind.defaults))
+    return kind, {**kind.defaults, **{k: v for k, v in data.items() if k != "kind"}}
+
+
+def make_dataset(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
+    """{"train", "val", "test"} -> SpikeData for a [data] table (missing keys take their defaults)."""
+    kind, table = fill_defaults(data)
+    return kind.load(table, run_seed)
