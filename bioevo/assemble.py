@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError
-from .data.randman import RandmanConfig, make_randman
+from . import data as data_sets
 from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model
@@ -38,22 +38,22 @@ class Parts:
 
 
 def make_dataset(cfg: dict) -> dict[str, SpikeData]:
-    d = cfg["data"]
-    seed = d["seed"] if d["seed"] is not None else cfg["evolve"]["seed"]
+    """The train/val/test splits of the config's [data] table (any data kind)."""
     try:
-        return make_randman(RandmanConfig(
-            n_classes=d["n_classes"], n_units=d["n_units"], dim_manifold=d["dim_manifold"], alpha=d["alpha"],
-            n_steps=d["n_steps"], split=tuple(d["split"]), nb_spikes=d["nb_spikes"], seed=seed))
-    except ValueError as err:
-        raise ConfigError(str(err).replace("randman.", "data.")) from None
+        return data_sets.make_dataset(cfg["data"], cfg["evolve"]["seed"])
+    except data_sets.DataError as err:
+        raise ConfigError(str(err)) from None
+    except MemoryError:
+        raise ConfigError("the data set does not fit in memory; lower data.n_steps or the split sizes") from None
 
 
 def task_sizes(cfg: dict, splits: dict[str, SpikeData] | None = None) -> dict[str, int]:
-    """The sizes a model's layers may refer to: inputs, hidden, classes."""
+    """The sizes a model's layers may refer to: inputs, hidden, classes (from the
+    data; without it, small stand-ins for checking the genome table early)."""
     if splits is not None:
         train = splits["train"]
         return {"inputs": train.n_units, "hidden": cfg["model"]["hidden"], "classes": train.n_classes}
-    return {"inputs": cfg["data"]["n_units"], "hidden": cfg["model"]["hidden"], "classes": cfg["data"]["n_classes"]}
+    return {"inputs": 2, "hidden": cfg["model"]["hidden"], "classes": 2}
 
 
 def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None) -> GenomeLayout:
@@ -145,11 +145,11 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
         raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
     check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
     make_layout(cfg, model)  # a bad genome table fails before the data is made
-    try:
-        splits = make_dataset(cfg)
-    except MemoryError:
-        raise ConfigError("the data set does not fit in memory; lower data.n_steps, the split sizes or "
-                          "data.n_units") from None
+    splits = make_dataset(cfg)
+    n_train = len(splits["train"])
+    if cfg["evolve"]["batch_size"] > n_train:
+        raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
+                          f"({n_train} samples); allowed: 1..{n_train}")
     layout = make_layout(cfg, model, task_sizes(cfg, splits))
     rng = seeded_streams(cfg["evolve"]["seed"])
     strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"])

@@ -19,7 +19,6 @@ The last line of stdout is one JSON object with the results.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -27,6 +26,8 @@ import sys
 import time
 
 import numpy as np
+
+from .cli import Parser, positive_int
 
 MAIN_POINT = (32, 256)
 SWEEP = [(8, 64), (16, 128), (32, 128), (32, 256), (64, 256), (64, 512)]
@@ -163,16 +164,14 @@ def _fmt_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bioevo.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per way after one warm-up "
+    parser = Parser(prog="python -m bioevo.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=positive_int, default=None, help="timed runs per way after one warm-up "
                         "(default 5, 3 with --quick)")
     parser.add_argument("--quick", action="store_true", help=f"sweep only {QUICK_SWEEP}")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=positive_int, default=None,
                         help="binaries run at once by the cpp evaluator (default: its own, 2 on >= 2 cores)")
     args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
-    if repeats < 1:
-        parser.error("--repeats must be >= 1")
     _quiet_brian()
     env = environment()
     print(f"bioevo.bench: lif {SIZES['inputs']}->{SIZES['hidden']}->{SIZES['classes']}, T={N_STEPS}, "

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import RunError
+from .config import ConfigError
 from .rundir import atomic_path
 from .strategies.base import read_state, write_state
 
@@ -48,7 +48,7 @@ def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState, config
 
 
 def load_checkpoint(run_dir: Path) -> tuple[dict, LoopState]:
-    """(strategy state, loop state); a damaged file is a one-line RunError."""
+    """(strategy state, loop state); a damaged file is a one-line ConfigError."""
     state, loop, _ = read_checkpoint(run_dir)
     return state, loop
 
@@ -66,11 +66,11 @@ def read_checkpoint(run_dir: Path) -> tuple[dict, LoopState, dict | None]:
             loop.best_genome = f["best_genome"][()] if "best_genome" in f else None
             config = json.loads(f.attrs["config"]) if "config" in f.attrs else None
     except FileNotFoundError:
-        raise RunError(f"'{path}' is missing") from None
+        raise ConfigError(f"'{path}' is missing") from None
     except (OSError, KeyError, TypeError, ValueError) as err:  # truncated, not HDF5, keys missing, bad JSON
         reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
-        raise RunError(f"'{path}' is damaged and cannot be read ({reason}); nothing was changed. "
+        raise ConfigError(f"'{path}' is damaged and cannot be read ({reason}); nothing was changed. "
                        "Start the run again with a new --out") from None
     if not isinstance(loop.gen, int) or loop.gen < 0:
-        raise RunError(f"'{path}' is damaged (generation {loop.gen!r}); nothing was changed")
+        raise ConfigError(f"'{path}' is damaged (generation {loop.gen!r}); nothing was changed")
     return state, loop, config

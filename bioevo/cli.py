@@ -17,6 +17,38 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got '{text}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+#: argparse types: seeds are >= 0, counts (workers, steps, updates) >= 1
+non_negative_int = _int_at_least(0)
+positive_int = _int_at_least(1)
+
+
+def strategy_list(text: str, allowed: list[str]) -> list[str]:
+    """'es,hybrid' -> ['es', 'hybrid']: known names, each once (a ValueError names the problem)."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise ValueError(f"no strategy given; allowed: {', '.join(allowed)}")
+    for name in names:
+        if name not in allowed:
+            raise ValueError(f"unknown strategy '{name}'; allowed: {', '.join(allowed)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"strategy '{twice[0]}' is listed twice")
+    return names
+
+
 def fail(prog: str, message: str, status: int = 2) -> NoReturn:
     sys.stderr.write(f"{prog}: error: {message}\n")
     sys.exit(status)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
+from .data.kinds import DATA_KINDS, RANDMAN_DEFAULTS
 from .fitness import LOSSES, READOUTS
 from .strategies import REGISTRY, strategy_defaults
 
@@ -19,13 +20,12 @@ class ConfigError(ValueError):
 
 
 #: Every key a preset may hold, with its default.  A default of ``None`` means
-#: "optional, filled in later" (its type is given in _OPTIONAL_TYPES).
+#: "optional, filled in later" (its type is given in _OPTIONAL_TYPES).  The [data]
+#: table depends on data.kind: each kind's keys come from bioevo.data.DATA_KINDS
+#: (Randman's are shown here).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "run": {"name": "run", "description": ""},
-    "data": {
-        "kind": "randman", "n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
-        "split": [800, 100, 100], "nb_spikes": 1, "seed": None,
-    },
+    "data": {"kind": "randman", **RANDMAN_DEFAULTS},
     "model": {"name": "lif", "hidden": 64, "params": {}},
     "genome": {
         "weight_gain": {}, "evolve": [], "heterogeneous": [],  # weight_gain: per synapse group, over the model file's gain
@@ -39,9 +39,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0, "backend": "cpp", "progress": True,
     },
 }
-_OPTIONAL_TYPES = {"data.seed": int}
+_OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
 _FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
-_CHOICES = {"data.kind": ("randman",), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
+_CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}
@@ -72,9 +72,11 @@ def _check_type(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def defaults() -> dict[str, dict[str, Any]]:
-    """DEFAULTS with a [strategy.<name>] table of hyperparameters for every strategy."""
+def defaults(kind: str = "randman") -> dict[str, dict[str, Any]]:
+    """DEFAULTS with the [data] table of data kind ``kind`` and a [strategy.<name>]
+    table of hyperparameters for every strategy."""
     out = copy.deepcopy(DEFAULTS)
+    out["data"] = {"kind": kind, **copy.deepcopy(DATA_KINDS[kind].defaults)}
     for name in REGISTRY:
         out["strategy"][name] = strategy_defaults(name)
     return out
@@ -83,7 +85,7 @@ def defaults() -> dict[str, dict[str, Any]]:
 def with_defaults(cfg: dict, base: dict | None = None) -> dict:
     """``cfg`` with the keys it lacks filled in from the defaults: configs saved
     by older versions (e.g. in a run's best_genome.h5) stay usable."""
-    base = defaults() if base is None else base
+    base = defaults(_kind_of(cfg.get("data", {}))) if base is None else base
     out = copy.deepcopy(cfg)
     for key, value in base.items():
         if key not in out:
@@ -188,15 +190,28 @@ def load_preset(name_or_path: str | Path, kind: str = "training") -> tuple[dict,
     return table, path.stem
 
 
+def _kind_of(*tables: Any) -> str:
+    """The data kind the last of ``tables`` (each a [data] table or not) names, default randman."""
+    kind = "randman"
+    for table in tables:
+        if isinstance(table, dict) and "kind" in table:
+            kind = table["kind"]
+    if not isinstance(kind, str) or kind not in DATA_KINDS:
+        raise ConfigError(f"data.kind {kind!r} is not allowed; allowed: {', '.join(DATA_KINDS)}")
+    return kind
+
+
 def resolve_config(preset: str | Path, overrides: list[str] = (), seed: int | None = None,
                    backend: str | None = None, strategy: str | None = None) -> dict:
-    """Defaults <- preset <- --set overrides <- --seed/--backend, then validated."""
+    """Defaults (of the preset's data kind) <- preset <- --set overrides <- --seed/--backend, then validated."""
     raw, name = load_preset(preset)
-    cfg = merge(defaults(), raw)
+    updates = [parse_override(text) for text in overrides]
+    kind = _kind_of(raw.get("data"), *(u.get("data") for u in updates))
+    cfg = merge(defaults(kind), raw)
     if "name" not in raw.get("run", {}):
         cfg["run"]["name"] = name
-    for text in overrides:
-        cfg = merge(cfg, parse_override(text))
+    for update in updates:
+        cfg = merge(cfg, update)
     if seed is not None:
         cfg = merge(cfg, {"evolve": {"seed": seed}})
     if backend is not None:
@@ -212,7 +227,7 @@ def validate_resolved(cfg: dict) -> dict:
     types and ranges (a copy with defaults filled in is returned)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"a config must be a table (dict), got {type(cfg).__name__}")
-    out = merge(defaults(), cfg)
+    out = merge(defaults(_kind_of(cfg.get("data"))), cfg)
     validate(out)
     return out
 
@@ -231,22 +246,23 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"{key} '{cfg[section][name]}' is not allowed; allowed: {', '.join(allowed)}")
     for key in _POSITIVE | _NON_NEGATIVE:
         section, name = key.split(".")
-        value = cfg[section][name]
+        value = cfg[section].get(name)  # data keys depend on the kind
         if value is None:
             continue
         if key in _POSITIVE and not value > 0:
             raise ConfigError(f"{key} must be > 0, got {value}")
         if key in _NON_NEGATIVE and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
-    if cfg["data"]["n_classes"] < 2:
-        raise ConfigError(f"data.n_classes must be >= 2, got {cfg['data']['n_classes']}")
-    split = cfg["data"]["split"]
-    if len(split) != 3 or any(not isinstance(n, int) or n < 1 for n in split):
-        raise ConfigError(f"data.split must be three integers >= 1 (train, val, test per class), got {split}")
-    n_train = split[0] * cfg["data"]["n_classes"]
-    if cfg["evolve"]["batch_size"] > n_train:
-        raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
-                          f"({n_train} samples); allowed: 1..{n_train}")
+    if cfg["data"]["kind"] == "randman":  # the other kinds check their keys when they load (bioevo.data)
+        if cfg["data"]["n_classes"] < 2:
+            raise ConfigError(f"data.n_classes must be >= 2, got {cfg['data']['n_classes']}")
+        split = cfg["data"]["split"]
+        if len(split) != 3 or any(not isinstance(n, int) or n < 1 for n in split):
+            raise ConfigError(f"data.split must be three integers >= 1 (train, val, test per class), got {split}")
+        n_train = split[0] * cfg["data"]["n_classes"]
+        if cfg["evolve"]["batch_size"] > n_train:
+            raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
+                              f"({n_train} samples); allowed: 1..{n_train}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
     for table in ("model.params", "genome.weight_gain"):

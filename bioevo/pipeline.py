@@ -99,7 +99,7 @@ def resume(run_dir: str | Path, *, progress: bool | None = None) -> RunResult:
         try:
             parts.strategy.load_state_dict(state)
         except (KeyError, ValueError, TypeError) as err:
-            raise RunError(f"'{out / CHECKPOINT}' does not hold a state of strategy '{cfg['strategy']['name']}' "
+            raise ConfigError(f"'{out / CHECKPOINT}' does not hold a state of strategy '{cfg['strategy']['name']}' "
                            f"with this genome ({type(err).__name__}: {str(err)[:80]}); was config.toml edited? "
                            "Nothing was changed") from None
         try:

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from .config import ConfigError, to_toml, with_defaults
-from .errors import RunError, writing
+from .errors import writing
 from .genome import GenomeLayout
 
 LOCK = ".lock"
@@ -149,7 +149,7 @@ class MetricsLog:
     @classmethod
     def read(cls, path: Path, before: int) -> list[dict]:
         """The rows of generations ``< before`` of an existing log, checked: a
-        damaged file is a one-line :class:`RunError` and is not modified."""
+        damaged file is a one-line :class:`ConfigError` and is not modified."""
         try:
             with open(path, newline="", encoding="utf-8") as f:
                 reader = csv.DictReader(f)
@@ -168,12 +168,12 @@ class MetricsLog:
                         raise ValueError(f"line {n} is not a row of numbers")
                     rows.append(row)
         except FileNotFoundError:
-            raise RunError(f"'{path}' is missing; the run directory is damaged") from None
+            raise ConfigError(f"'{path}' is missing; the run directory is damaged") from None
         except (UnicodeDecodeError, ValueError, csv.Error) as err:
-            raise RunError(f"'{path}' is not a bioevo metrics file ({err}); nothing was changed") from None
+            raise ConfigError(f"'{path}' is not a bioevo metrics file ({err}); nothing was changed") from None
         kept = [r for r in rows if r["gen"] < before]
         if [r["gen"] for r in kept] != list(range(before)):
-            raise RunError(f"'{path}' does not hold generations 0..{before - 1} of the checkpoint; nothing was changed")
+            raise ConfigError(f"'{path}' does not hold generations 0..{before - 1} of the checkpoint; nothing was changed")
         return kept
 
     def _write(self, row: dict) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..data import DATA_KINDS
 from ..errors import writing
 from .analysis import network_figures
 from .figures import plot_confusion, plot_training_curves
@@ -18,12 +19,13 @@ MODEL_FIGURES = {"pool_rates": _pool_rates}
 
 
 def draw_run_figures(parts, result, test_metrics: dict, out: Path) -> None:
-    """Training curves, test confusion, the network on a few test samples, and
-    the figures the model file declares (e.g. pool rates of a competition circuit)."""
+    """Training curves, test confusion, the network on a few test samples, its
+    input figure (per data kind), and the figures the model file declares (e.g. pool rates of a competition circuit)."""
     with writing(out / "figures", hint="the trained genome is saved; free space and --resume"):
         plot_training_curves(result.history, out / "training_curves.png")
         plot_confusion(test_metrics["confusion"], out / "confusion.png", title="test confusion")
         network_figures(parts.model, parts.layout, result.best_genome, parts.splits["test"], out, parts.n_steps,
                         dt_ms=parts.model.step_ms)
+        DATA_KINDS[parts.cfg["data"]["kind"]].plot(parts.splits["test"], out)  # the inputs, as the network sees them
         for name in parts.model.figures:
             MODEL_FIGURES[name](out)

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli import Parser, fail
-from ..config import ConfigError
+from ..cli import Parser, fail, non_negative_int, strategy_list
+from ..config import ConfigError, presets, resolve_config
 from ..rundir import claim_run_dir, write_json
 from ..strategies import REGISTRY
 
@@ -55,27 +55,30 @@ def plot_curves(results: dict[str, dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="randman-10")
+    p.add_argument("--preset", default="randman-10", help=f"training preset ({', '.join(presets('training'))}) "
+                                                            "or path to a TOML file")
     p.add_argument("--strategies", default="es,hybrid", help=f"comma-separated, from: {', '.join(REGISTRY)}")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--threshold", type=float, default=0.95, help="accuracy to reach (default 0.95)")
     p.add_argument("--out", help="directory for the runs and the comparison")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = p.parse_args(argv)
-    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
     try:
-        bad = [n for n in names if n not in REGISTRY]
-        if bad or not names:
-            raise ConfigError(f"unknown strategy '{bad[0] if bad else ''}'; allowed: {', '.join(REGISTRY)}")
+        try:
+            names = strategy_list(args.strategies, list(REGISTRY))
+        except ValueError as err:
+            raise ConfigError(f"--strategies: {err}") from None
         if not 0 < args.threshold <= 1:
             raise ConfigError(f"--threshold must be in (0, 1], got {args.threshold}")
-        out = claim_run_dir(args.out, f"compare-{args.preset}", args.seed)
+        for name in names:  # every run's config must resolve before anything is created
+            resolve_config(args.preset, args.overrides, args.seed, strategy=name)
+        out = claim_run_dir(args.out, f"compare-{Path(args.preset).stem}", args.seed)
     except ConfigError as err:
         fail(PROG, str(err))
     results = {}
     for name in names:
         run_dir = out / name
-        cmd = [sys.executable, "-m", "bioevo.tasks.randman", "--preset", args.preset, "--strategy", name,
+        cmd = [sys.executable, "-m", "bioevo.tasks.train", "--preset", args.preset, "--strategy", name,
                "--seed", str(args.seed), "--out", str(run_dir), "--quiet",
                *[x for o in args.overrides for x in ("--set", o)]]
         print(f"[{name}] {' '.join(cmd[1:])}", flush=True)

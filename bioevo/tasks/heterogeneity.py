@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import resources
 from ..cli import Parser, fail
-from ..config import ConfigError, resolve_config
+from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
 from .compare import first_generation
 
@@ -51,27 +51,50 @@ STUDY_DEFAULTS = {"datasets": ["randman-10"], "conditions": list(CONDITIONS), "s
                   "target_val_accuracy": 0.9, "perturbations": [-0.4, -0.2, -0.1, 0.1, 0.2, 0.4], "overrides": []}
 
 
+def _check_study(raw: dict) -> None:
+    """Types and ranges of a [study] table, so a bad preset fails now, not after hours of runs."""
+    def listed(key: str, kind: type, ok=lambda v: True, what: str = "") -> None:
+        value = raw.get(key, STUDY_DEFAULTS[key])
+        if (not isinstance(value, list) or not value and key != "overrides"
+                or any(isinstance(v, bool) or not isinstance(v, kind) or not ok(v) for v in value)):
+            name = {str: "strings", int: "integers", float: "numbers"}.get(kind, "values")
+            raise ConfigError(f"study.{key} must be a non-empty list of {name}{what}, got {value!r}")
+        if kind is not float and len(set(value)) != len(value):
+            raise ConfigError(f"study.{key} lists a value twice: {value!r}")
+
+    listed("datasets", str)
+    listed("conditions", str)
+    listed("seeds", int, lambda v: v >= 0, " >= 0")
+    listed("perturbations", (int, float), lambda v: -1 < v and v == v, " > -1 (scale factors 1 + delta)")
+    listed("overrides", str)
+    target = raw.get("target_val_accuracy", STUDY_DEFAULTS["target_val_accuracy"])
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+        raise ConfigError(f"study.target_val_accuracy must be a number in (0, 1], got {target!r}")
+
+
 def load_study(name: str) -> dict:
     try:
         path = resources.resolve("presets", name)
     except ValueError as err:
-        raise ConfigError(str(err)) from None
-    try:
-        raw = tomllib.loads(path.read_text()).get("study")
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"preset '{path}' is not valid TOML: {err}") from None
+        raise ConfigError(str(err).split("; allowed")[0] + f"; allowed: {', '.join(presets('study'))}") from None
+    raw = read_toml(path, "preset").get("study")
     if raw is None:
-        raise ConfigError(f"preset '{path}' has no [study] table; heterogeneity presets: heterogeneity-small, "
-                          "heterogeneity")
+        raise ConfigError(f"preset '{path}' has no [study] table; heterogeneity presets: {', '.join(presets('study'))}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"preset '{path}': [study] must be a table")
     unknown = set(raw) - set(STUDY_DEFAULTS)
     if unknown:
         raise ConfigError(f"unknown key 'study.{sorted(unknown)[0]}'; allowed: {', '.join(STUDY_DEFAULTS)}")
+    _check_study(raw)
     study = {**STUDY_DEFAULTS, **raw, "name": path.stem}
     bad = [c for c in study["conditions"] if c not in CONDITIONS]
     if bad:
         raise ConfigError(f"unknown condition '{bad[0]}'; allowed: {', '.join(CONDITIONS)}")
     for dataset in study["datasets"]:  # fail now, not after hours of runs
-        resolve_config(dataset, study["overrides"])
+        try:
+            resolve_config(dataset, study["overrides"])
+        except ConfigError as err:
+            raise ConfigError(f"study.datasets '{dataset}': {err}") from None
     return study
 
 
@@ -81,7 +104,11 @@ def resume_dir(path: str, study: dict) -> Path:
     saved = out / "study_preset.json"
     if not saved.exists():
         raise ConfigError(f"'{out}' is not a heterogeneity study directory (no study_preset.json)")
-    if json.loads(saved.read_text()) != json.loads(json.dumps(study)):
+    try:
+        recorded = json.loads(saved.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"'{saved}' is damaged ({type(err).__name__}); nothing was changed") from None
+    if recorded != json.loads(json.dumps(study)):
         raise ConfigError(f"'{out}' was made with a different study preset than '{study['name']}'; "
                           "resume it with the same --preset")
     return out
@@ -191,7 +218,8 @@ def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
 
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="heterogeneity-small", help="study preset (heterogeneity-small, heterogeneity)")
+    p.add_argument("--preset", default="heterogeneity-small",
+                   help=f"study preset ({', '.join(presets('study'))}) or path to a TOML file with a [study] table")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", help="directory for the runs, the table and the figures")
     where.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
@@ -211,13 +239,13 @@ def main(argv: list[str] | None = None) -> dict:
             for seed in study["seeds"]:
                 run_dir = out / ds / c / f"s{seed}"
                 sets = [*study["overrides"], *CONDITIONS[c][1]]
-                cmd = [sys.executable, "-m", "bioevo.tasks.randman", "--preset", ds, "--seed", str(seed), "--out",
+                cmd = [sys.executable, "-m", "bioevo.tasks.train", "--preset", ds, "--seed", str(seed), "--out",
                        str(run_dir), "--quiet", *[x for o in sets for x in ("--set", o)]]
                 if (run_dir / "summary.json").exists():
                     print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
                 else:
                     if (run_dir / "checkpoint.h5").exists():
-                        cmd = [sys.executable, "-m", "bioevo.tasks.randman", "--resume", str(run_dir), "--quiet"]
+                        cmd = [sys.executable, "-m", "bioevo.tasks.train", "--resume", str(run_dir), "--quiet"]
                     elif run_dir.exists():
                         shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
                     print(f"[{ds} {c} seed {seed}]", flush=True)

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import Parser, fail
+from ..cli import Parser, fail, non_negative_int, positive_int
 from ..config import ConfigError
 from ..evolve import creator  # the DEAP creator classes, defined once
 from ..model import ModelSpec, load_model
@@ -144,18 +144,19 @@ def plot(history: list[dict], threshold: float, bifurcation: int | None, unit: s
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="hh", help=f"one of: {', '.join(SETUPS)} (default hh)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--updates", type=int, default=100, help="most ES updates (default 100)")
-    p.add_argument("--patience", type=int, default=3, help="stop after this many silent updates (default 3)")
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--updates", type=positive_int, default=100, help="most ES updates (default 100)")
+    p.add_argument("--patience", type=positive_int, default=3, help="stop after this many silent updates (default 3)")
     p.add_argument("--out", help="run directory to create (default: results/runs/iapp-<model>-...)")
     p.add_argument("--quiet", action="store_true", help="no per-update table, only the final line")
     args = p.parse_args(argv)
     try:
         if args.model not in SETUPS:
             raise ConfigError(f"unknown --model '{args.model}'; allowed: {', '.join(SETUPS)}")
-        if args.updates < 1 or args.patience < 1:
-            raise ConfigError(f"--updates and --patience must be >= 1, got {args.updates} and {args.patience}")
-        model = load_model(args.model)
+        try:
+            model = load_model(args.model)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         run_dir = claim_run_dir(args.out, f"iapp-{args.model}", args.seed)
     except ConfigError as err:
         fail(PROG, str(err))
@@ -190,9 +191,10 @@ def main(argv: list[str] | None = None) -> dict:
         for row in history:
             print(f"{row['update']:>6} {row['mean_i_app']:>11.4f} {row['spike_count']:>6}")
     analytic = "" if setup.analytic is None else f", analytic {setup.analytic:.4f}"
+    stopped = (f"repetitive firing stopped at update {bifurcation}" if bifurcation is not None
+               else f"the neuron still fired repetitively after {final['update']} updates")
     print(f"final I_app {final['mean_i_app']:.4f} {unit} ({final['spike_count']} spikes) vs repetitive-firing "
-          f"threshold {threshold:.5f} {unit} (bisection{analytic}); repetitive firing stopped at update "
-          f"{bifurcation} -> {run_dir}")
+          f"threshold {threshold:.5f} {unit} (bisection{analytic}); {stopped} -> {run_dir}")
     return summary
 
 

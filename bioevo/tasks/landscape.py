@@ -7,15 +7,14 @@ near x ~ 0.59.  Shows which strategies escape a local basin and which stay."""
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import resources
-from ..cli import Parser, fail
-from ..config import ConfigError, merge
+from ..cli import Parser, fail, non_negative_int, positive_int, strategy_list
+from ..config import ConfigError, merge, read_toml
 from ..evolve import creator  # the DEAP creator classes, defined once
 from ..rundir import claim_run_dir, write_json
 from ..strategies import REGISTRY, make_strategy, strategy_defaults
@@ -94,19 +93,16 @@ def plot(paths: dict[str, np.ndarray], run_dir: Path, start: np.ndarray) -> list
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--out", help="run directory to create (default: results/runs/landscape-...)")
-    p.add_argument("--seed", type=int, help="random seed (default from the preset)")
-    p.add_argument("--steps", type=int, help="updates per strategy (default from the preset)")
+    p.add_argument("--seed", type=non_negative_int, help="random seed (default from the preset)")
+    p.add_argument("--steps", type=positive_int, help="updates per strategy (default from the preset)")
     p.add_argument("--strategies", help=f"comma-separated subset of: {', '.join(REGISTRY)}")
     args = p.parse_args(argv)
-    with open(resources.resolve("presets", "landscape"), "rb") as f:
-        preset = tomllib.load(f)
-    names = list(REGISTRY) if not args.strategies else [s.strip() for s in args.strategies.split(",")]
     try:
-        unknown = [n for n in names if n not in REGISTRY]
-        if unknown:
-            raise ConfigError(f"unknown strategy '{unknown[0]}'; allowed: {', '.join(REGISTRY)}")
-        if args.steps is not None and args.steps < 1:
-            raise ConfigError(f"--steps must be >= 1, got {args.steps}")
+        preset = read_toml(resources.resolve("presets", "landscape"), "preset")
+        try:
+            names = list(REGISTRY) if args.strategies is None else strategy_list(args.strategies, list(REGISTRY))
+        except ValueError as err:
+            raise ConfigError(f"--strategies: {err}") from None
         params = {n: merge(strategy_defaults(n), preset.get("strategy", {}).get(n, {}), f"strategy.{n}.")
                   for n in names}
         seed = preset["landscape"]["seed"] if args.seed is None else args.seed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..cli import Parser, run_command
+from ..cli import Parser, non_negative_int, run_command
 from ..config import ConfigError, presets
 from ..strategies import REGISTRY
 
@@ -21,7 +21,7 @@ def parse_args(argv: list[str] | None, prog: str, default_preset: str):
     p.add_argument("--preset", help=f"preset name ({', '.join(presets('training'))}; default {default_preset}) "
                                     "or path to a TOML file")
     p.add_argument("--strategy", choices=list(REGISTRY), help="strategy (overrides strategy.name)")
-    p.add_argument("--seed", type=int, help="random seed (overrides evolve.seed)")
+    p.add_argument("--seed", type=non_negative_int, help="random seed (overrides evolve.seed)")
     p.add_argument("--out", help="run directory to create (default: results/runs/<preset>-s<seed>-<time>)")
     p.add_argument("--backend", choices=["cpp", "runtime"], help="Brian2 backend (overrides evolve.backend)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
