@@ -125,7 +125,7 @@ def check_memory(cfg: dict, layout: GenomeLayout, population: int, n_steps: int,
     if need > 0.8 * have:
         biggest = max(parts, key=parts.get)
         raise ConfigError(
-            f"this run needs about {need / 2**30:.1f} GiB ({biggest}: {parts[biggest] / 2**30:.1f} GiB for "
+            f"this run needs about {need / 2**30:.1f} GiB (the {biggest} {parts[biggest] / 2**30:.1f} GiB; "
             f"{population} individuals x {layout.size} parameters, batch {cfg['evolve']['batch_size']}, "
             f"{n_steps} steps), more than the {have / 2**30:.1f} GiB available; lower the popsize, "
             "model.hidden, evolve.batch_size or data.n_steps")

@@ -29,6 +29,8 @@ def resolve(kind: str, name_or_path: str | Path) -> Path:
     """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
+        if path.is_dir():
+            raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
         if not path.is_file():
             raise ValueError(f"{kind[:-1]} file '{path}' does not exist")
         return path
