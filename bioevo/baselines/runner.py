@@ -1,0 +1,87 @@
+"""Build each baseline for a preset and train it: selection on the validation
+split (:func:`bioevo.baselines.training.fit`), then one test evaluation."""
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import numpy as np
+
+from ..config import ConfigError
+from ..data.spikes import SpikeData
+from . import snn
+from .data import Network, image_shape
+from .models import CNN, MLP, Recurrent
+from .training import Method, evaluate, fit, n_parameters
+
+
+def check_methods(names: list[str], cfg: dict, splits: dict[str, SpikeData], network: Network | None) -> None:
+    """Refuse a method the preset cannot have (one line naming why)."""
+    train = splits["train"]
+    if "cnn" in names and image_shape(cfg, train.n_units) is None:
+        raise ConfigError(f"method cnn needs an image preset (data.kind digits or mnist with a square image), "
+                          f"this preset has data.kind '{cfg['data'].get('kind')}' with {train.n_units} units; "
+                          "drop cnn from --methods")
+    if "snn" in names:
+        snn.check_supported(cfg, network.layout)
+
+
+def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeData], network: Network) -> Method:
+    train = splits["train"]
+    T, M, C = train.n_steps, train.n_units, train.n_classes
+    example = np.zeros((1, T, M), np.float32)
+    s = settings[name]
+    if name == "snn":
+        layout, readout, slope = network.layout, cfg["fitness"]["readout"], s["surrogate_slope"]
+        hidden = layout.layer_sizes["hidden"]
+        recurrent = " + hidden->hidden" if "w.hidden_hidden" in {g.name for g in layout.segments} else ""
+        trained = ", ".join(g.name for g in layout.segments)
+        return Method(
+            name, lambda key: snn.initial_params(layout, network.initial.astype(np.float32)),
+            lambda p, x: snn.scores(snn.simulate(layout, p, x, slope)[0], readout), s["lr"],
+            f"{cfg['model']['name']}: {M} inputs -> {hidden} LIF{recurrent} -> {C} leaky readouts, "
+            f"readout {readout} over time, fast-sigmoid surrogate slope {slope:g}; trains the genome's "
+            f"segments ({trained}) from the evolution strategy's initial genome")
+    if name == "mlp":
+        module = MLP(tuple(s["hidden"]), C)
+        arch = f"flattened raster ({T * M}) -> {' -> '.join(map(str, s['hidden']))} ReLU -> {C}"
+    elif name == "cnn":
+        image = image_shape(cfg, M)
+        module = CNN(image, tuple(s["channels"]), s["dense"], C)
+        arch = (f"{image[0]}x{image[1]} image, {T} channels (one per time step) -> "
+                f"{' -> '.join(f'conv3x3 {c} ReLU, maxpool 2' for c in s['channels'])} -> dense {s['dense']} "
+                f"ReLU -> {C}")
+    else:
+        module = Recurrent(name, s["hidden"], C)
+        kind = "GRU" if name == "gru" else "vanilla tanh RNN"
+        arch = f"{kind} {M} -> {s['hidden']}, {T} steps (one per time bin), last state -> linear {C}"
+    return Method(name, lambda key: module.init(key, example), module.apply, s["lr"], arch)
+
+
+def run_method(method: Method, splits: dict[str, SpikeData], settings: dict, seed: int,
+               report: Callable[[str], None] | None = None) -> dict:
+    """Train with selection on validation, then score the kept parameters on test once."""
+    result = fit(method, splits["train"], splits["val"], settings, seed, report)
+    test_acc, test_loss, _ = evaluate(method, result.params, splits["test"], settings["eval_batch_size"])
+    return {
+        "test_accuracy": test_acc, "test_loss": test_loss,
+        "val_accuracy": result.val_accuracy, "val_loss": result.val_loss,
+        "wall_seconds": result.wall_seconds, "n_parameters": n_parameters(result.params),
+        "epochs": result.epochs, "best_epoch": result.best_epoch, "lr": method.lr,
+        "architecture": method.architecture, "history": result.history,
+    }
+
+
+def run_baselines(names: list[str], cfg: dict, settings: dict, splits: dict[str, SpikeData], network: Network,
+                  report: Callable[[str], None] | None = None) -> dict[str, dict]:
+    """Every method in ``names``, one after another, each seeded from the preset's seed."""
+    rows = {}
+    for name in names:
+        method = build_method(name, cfg, settings, splits, network)
+        rows[name] = run_method(method, splits, settings, cfg["evolve"]["seed"], report)
+        if report is not None:
+            r = rows[name]
+            report(f"{name}: test {r['test_accuracy']:.4f}, val {r['val_accuracy']:.4f} (epoch {r['best_epoch']} "
+                   f"of {r['epochs']}), {r['wall_seconds']:.1f} s, {r['n_parameters']} parameters")
+        jax.clear_caches()
+    return rows

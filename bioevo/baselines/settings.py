@@ -1,0 +1,62 @@
+"""Training settings of the baselines: defaults, and ``--set baselines.KEY=VALUE``
+overrides checked like preset keys (unknown key or wrong type: one line)."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..config import ConfigError, merge, parse_override
+
+PREFIX = "baselines."
+
+
+def defaults(cfg: dict) -> dict[str, Any]:
+    """The default settings; the recurrent networks get as many hidden units as
+    the evolved network (``model.hidden``), so width is not what differs."""
+    hidden = int(cfg["model"]["hidden"])
+    return {
+        "epochs": 100,  # at most; early stopping on the validation split usually ends sooner
+        "patience": 15,  # epochs without a better validation result before stopping
+        "batch_size": 64,
+        "eval_batch_size": 512,
+        "clip": 1.0,  # global gradient-norm clip (keeps the vanilla RNN and the SNN stable)
+        "mlp": {"hidden": [128, 128], "lr": 1e-3},
+        "cnn": {"channels": [32, 64], "dense": 128, "lr": 1e-3},
+        "rnn": {"hidden": hidden, "lr": 1e-3},
+        "gru": {"hidden": hidden, "lr": 1e-3},
+        # lr acts in the genome's dimensionless space (weights z with W = z * gain / sqrt(fan_in))
+        "snn": {"lr": 5e-3, "surrogate_slope": 10.0},
+    }
+
+
+_POSITIVE = ("epochs", "patience", "batch_size", "eval_batch_size", "clip", "mlp.lr", "cnn.lr", "rnn.lr", "gru.lr",
+             "snn.lr", "snn.surrogate_slope", "cnn.dense", "rnn.hidden", "gru.hidden")
+
+
+def split_overrides(overrides: list[str]) -> tuple[list[str], list[str]]:
+    """(preset overrides, baseline overrides): ``baselines.*`` keys are ours."""
+    ours = [o for o in overrides if o.strip().startswith(PREFIX)]
+    return [o for o in overrides if o not in ours], ours
+
+
+def resolve_settings(cfg: dict, overrides: list[str]) -> dict[str, Any]:
+    """Defaults <- ``baselines.KEY=VALUE`` overrides, then range checks."""
+    out = defaults(cfg)
+    for text in overrides:
+        update = parse_override(text).get("baselines")
+        if not isinstance(update, dict):
+            raise ConfigError(f"--set {text}: name a setting, e.g. baselines.epochs=20")
+        out = merge(out, update, PREFIX)
+    for dotted in _POSITIVE:
+        table = out
+        *path, key = dotted.split(".")
+        for part in path:
+            table = table[part]
+        if not table[key] > 0:
+            raise ConfigError(f"{PREFIX}{dotted} must be > 0, got {table[key]}")
+    for dotted in ("mlp.hidden", "cnn.channels"):
+        section, key = dotted.split(".")
+        sizes = out[section][key]
+        if not sizes or any(not isinstance(n, int) or n < 1 for n in sizes):
+            raise ConfigError(f"{PREFIX}{dotted} must be a non-empty list of integers >= 1, got {sizes}")
+    return copy.deepcopy(out)
