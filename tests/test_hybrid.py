@@ -56,16 +56,21 @@ def test_generate_layout():
     np.testing.assert_array_equal(h.centroid, c)
 
 
+def _step(h, losses):
+    """generate, score (batch accuracy 1: no pooling), update; the generated rows and the update's r1, r2."""
+    pop = h.generate(Individual)
+    rows = np.asarray(pop).copy()
+    rng = copy.deepcopy(h.rng)
+    h.update(_scored(pop, losses, accuracy=1.0))
+    return rows, rng.random(h.dim), rng.random(h.dim)
+
+
 def test_two_updates_without_pooling_match_formula():
     P, D, w, c1, c2, lr = 5, 3, 0.5, 1.2, 1.8, 0.7
     h = Hybrid(np.array([1.0, 2.0, -1.0]), 9, popsize=P, sigma=0.2, lr=lr, inertia=w, c1=c1, c2=c2)
     # step 1: rows 0 and 1 are both theta0; row 3 is the group best
     theta0 = h.theta.copy()
-    pop = h.generate(Individual)
-    rows = np.asarray(pop).copy()
-    rng = copy.deepcopy(h.rng)
-    h.update(_scored(pop, [4.0, 4.0, 3.0, 1.0, 2.0], accuracy=1.0))
-    r1, r2 = rng.random(D), rng.random(D)
+    rows, r1, r2 = _step(h, [4.0, 4.0, 3.0, 1.0, 2.0])
     v1 = c1 * r1 * (theta0 - theta0) + c2 * r2 * (rows[3] - theta0)
     np.testing.assert_allclose(h.v, v1, rtol=1e-15, atol=0)
     np.testing.assert_allclose(h.theta, theta0 + lr * v1, rtol=1e-15, atol=0)
@@ -74,12 +79,8 @@ def test_two_updates_without_pooling_match_formula():
 
     # step 2: the new mean (row 0) beats the old personal best (row 1) on this batch; row 4 is best
     theta1, v_prev = h.theta.copy(), h.v.copy()
-    pop = h.generate(Individual)
-    rows = np.asarray(pop).copy()
+    rows, r1, r2 = _step(h, [2.0, 3.0, 5.0, 6.0, 0.5])
     np.testing.assert_array_equal(rows[1], theta0)
-    rng = copy.deepcopy(h.rng)
-    h.update(_scored(pop, [2.0, 3.0, 5.0, 6.0, 0.5], accuracy=1.0))
-    r1, r2 = rng.random(D), rng.random(D)
     v2 = w * v_prev + c1 * r1 * (theta1 - theta1) + c2 * r2 * (rows[4] - theta1)
     np.testing.assert_array_equal(h.pbest, theta1)
     assert h.pbest_loss == 2.0
@@ -88,11 +89,7 @@ def test_two_updates_without_pooling_match_formula():
 
     # step 3: the old personal best wins this time, so the personal-best term is live
     theta2, v_prev = h.theta.copy(), h.v.copy()
-    pop = h.generate(Individual)
-    rows = np.asarray(pop).copy()
-    rng = copy.deepcopy(h.rng)
-    h.update(_scored(pop, [3.0, 1.0, 5.0, 6.0, 7.0], accuracy=1.0))
-    r1, r2 = rng.random(D), rng.random(D)
+    rows, r1, r2 = _step(h, [3.0, 1.0, 5.0, 6.0, 7.0])
     v3 = w * v_prev + c1 * r1 * (theta1 - theta2) + c2 * r2 * (rows[1] - theta2)
     np.testing.assert_array_equal(h.pbest, theta1)
     assert h.pbest_loss == 1.0

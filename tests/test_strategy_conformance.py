@@ -170,9 +170,12 @@ def test_bad_hyperparameter_refused_in_one_line(name, param, bad):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_unknown_hyperparameter_and_foreign_state_refused(name):
+def test_unknown_hyperparameter_bad_centroid_and_foreign_state_refused(name):
     with pytest.raises(ValueError, match=rf"^strategy\.{name}\.no_such is not a hyperparameter of {name}; allowed: "):
         make(name, no_such=1)
+    for centroid in ([], [0.0, np.nan], [np.inf]):
+        with pytest.raises(ValueError, match="^centroid must be a non-empty array of finite numbers, got "):
+            make(name, centroid=centroid)
     other = NAMES[(NAMES.index(name) + 1) % len(NAMES)]
     with pytest.raises(ValueError, match=f"state is for strategy '{other}', not '{name}'"):
         make(name).load_state_dict(make(other).state_dict())

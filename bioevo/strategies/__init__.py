@@ -9,7 +9,6 @@ import numpy as np
 
 from .base import Strategy
 
-#: name -> (module, class)
 REGISTRY: dict[str, tuple[str, str]] = {
     "es": ("es", "OpenAIES"),
     "pso": ("pso", "ParticleSwarm"),

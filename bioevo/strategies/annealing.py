@@ -9,8 +9,7 @@ import numpy as np
 
 from .base import Evaluate, Param, Strategy, genomes_of, losses_of
 
-#: ``adapt_step``: stationary at a 20 % rate of strictly improving moves.
-TARGET_SUCCESS = 0.2
+TARGET_SUCCESS = 0.2  # adapt_step: the step is stationary at 20 % strictly improving moves
 ADAPT_DAMPING = 3.0
 
 

@@ -45,7 +45,6 @@ def deap_classes() -> tuple[type, type]:
     return creator.FitnessMin, creator.Individual
 
 
-# --------------------------------------------------------------------------- hyperparameters
 @dataclass(frozen=True)
 class Param:
     """One hyperparameter, typed by its default (bool, int, float or str); numbers are
@@ -113,7 +112,6 @@ def _bound(value: Any, refuse: ValueError) -> float | np.ndarray:
     return float(arr) if arr.ndim == 0 else arr
 
 
-# --------------------------------------------------------------------------- the base class
 class Strategy:
     """Hyperparameters in ``params``, the state in ``state``; both read as attributes
     (``self.sigma``, the state first), and state fields are set as attributes."""
@@ -131,11 +129,12 @@ class Strategy:
     def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, **params: Any) -> None:
         self.params = self.validate(params)
         self.rng = np.random.default_rng(rng)
-        centroid = as_centroid(centroid)
+        centroid = np.array(centroid, dtype=np.float64).ravel()
+        if centroid.size == 0 or not np.all(np.isfinite(centroid)):
+            raise ValueError(f"centroid must be a non-empty array of finite numbers, got {show(centroid)}")
         self.setup(centroid.size)
         self.state = self.initial_state(centroid)
 
-    # -- declared hyperparameters -----------------------------------------------------
     @classmethod
     def validate(cls, params: dict[str, Any]) -> dict[str, Any]:
         """All hyperparameters (defaults filled in) checked and typed; ValueError, one line, for a bad one."""
@@ -169,7 +168,6 @@ class Strategy:
     def dim(self) -> int:
         return int(self.centroid.size)
 
-    # -- attributes: the state first, then the hyperparameters ------------------------
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         if "state" in d and name in d["state"].__dataclass_fields__:
@@ -185,7 +183,6 @@ class Strategy:
         else:
             object.__setattr__(self, name, value)
 
-    # -- state ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, state and rng: arrays, scalars, strings and None only."""
         return copy.deepcopy({"kind": self.name, "params": self.params, "state": vars(self.state),
@@ -230,14 +227,6 @@ def _as_type(hint: Any, value: Any) -> Any:
     return np.array(value, dtype=np.float64) if hint is np.ndarray else hint(value)
 
 
-def as_centroid(centroid: Any) -> np.ndarray:
-    c = np.array(centroid, dtype=np.float64).ravel()
-    if c.size == 0 or not np.all(np.isfinite(c)):
-        raise ValueError(f"centroid must be a non-empty array of finite numbers, got {show(c)}")
-    return c
-
-
-# --------------------------------------------------------------------------- populations
 def losses_of(population: list) -> np.ndarray:
     """The losses of an evaluated population, refusing unevaluated individuals."""
     if any(not ind.fitness.valid for ind in population):
@@ -294,6 +283,12 @@ def elite_indices(losses: np.ndarray, n_elite: int) -> np.ndarray:
     return order[:n_elite]
 
 
+def gaussian_individuals(ind_init: Callable[[np.ndarray], Any], rng: np.random.Generator, n: int,
+                         centroid: np.ndarray, scale: Any) -> list:
+    """``n`` individuals ``centroid + scale * z_k`` from one ``rng.standard_normal((n, N))`` draw."""
+    return [ind_init(centroid + scale * z) for z in rng.standard_normal((n, centroid.size))]
+
+
 def mirrored_noise(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
     """``n`` standard-normal rows ``+e0, -e0, +e1, -e1, ...`` (the last unpaired if n is odd)
     from one ``rng.standard_normal((ceil(n / 2), dim))`` draw."""
@@ -316,7 +311,6 @@ def adam_update(m: np.ndarray, v: np.ndarray, t: int, grad: np.ndarray, beta1: f
     return m, v, m_hat / (np.sqrt(v_hat) + eps)
 
 
-# --------------------------------------------------------------------------- rng and HDF5
 def rng_state_to_json(rng: np.random.Generator | np.random.RandomState) -> str:
     """A generator's (or a legacy RandomState's) state as JSON."""
     state = rng.get_state(legacy=False) if isinstance(rng, np.random.RandomState) else rng.bit_generator.state

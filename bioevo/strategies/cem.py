@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import Evaluate, Param, Strategy, elite_indices, genomes_of, losses_of
+from .base import Evaluate, Param, Strategy, elite_indices, gaussian_individuals, genomes_of, losses_of
 from .es import MIRRORED, POPSIZE, AdamES
 
 
@@ -24,18 +24,30 @@ def elite_gradient(noise: np.ndarray, losses: np.ndarray, n_elite: int, sigma: f
 
 
 @dataclass
-class CEMState:
+class GaussianState:
     centroid: np.ndarray
-    std: np.ndarray
+    std: np.ndarray  # one per gene
     generation: int
 
 
-class CrossEntropyMethod(Strategy):
+class DiagonalGaussian(Strategy):
+    """A Gaussian ``N(centroid, diag(std**2))``, ``std = sigma`` in every gene at the start;
+    ``generate`` samples ``popsize`` individuals (one ``rng.standard_normal((popsize, N))`` draw)."""
+
+    State = GaussianState
+
+    def initial_state(self, centroid: np.ndarray) -> GaussianState:
+        return GaussianState(centroid, np.full(centroid.size, self.params["sigma"]), 0)
+
+    def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
+        return gaussian_individuals(ind_init, self.rng, self.popsize, self.centroid, self.std)
+
+
+class CrossEntropyMethod(DiagonalGaussian):
     """Diagonal-Gaussian CEM (Rubinstein 1999; de Boer et al. 2005) with the extra
     variance of "noisy CEM" (Szita & Lorincz 2006), which keeps the Gaussian from
-    collapsing.  ``generate`` samples ``mean + std * eps_k`` (one
-    ``rng.standard_normal((popsize, N))`` draw); ``update`` takes the elite ``E``
-    from the genomes it is given (hand-made populations are fine), ``a = smoothing``::
+    collapsing.  ``update`` takes the elite ``E`` from the genomes it is given
+    (hand-made populations are fine), with ``a = smoothing``::
 
         mean_E = mean_{k in E} x_k
         var_E  = mean_{k in E} (x_k - mean_E)**2 + extra_noise   # biased (1/n_elite) estimate
@@ -52,8 +64,6 @@ class CrossEntropyMethod(Strategy):
         Param("smoothing", 0.5, "weight of the new fit against the old", gt=0, le=1),
         Param("extra_noise", 0.0, "variance added to the fit (noisy CEM)", ge=0),
     )
-    State = CEMState
-
     @classmethod
     def check(cls, params: dict[str, Any]) -> None:
         if params["sigma_min"] > params["sigma"]:
@@ -62,13 +72,6 @@ class CrossEntropyMethod(Strategy):
     @property
     def n_elite(self) -> int:
         return max(1, int(self.elite_fraction * self.popsize))
-
-    def initial_state(self, centroid: np.ndarray) -> CEMState:
-        return CEMState(centroid, np.full(centroid.size, self.params["sigma"]), 0)
-
-    def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        eps = self.rng.standard_normal((self.popsize, self.dim))
-        return [ind_init(self.centroid + self.std * e) for e in eps]
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:
         x = genomes_of(population, self.dim)

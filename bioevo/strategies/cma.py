@@ -10,8 +10,8 @@ from typing import Any, Callable
 import numpy as np
 from deap import cma as deap_cma
 
-from .base import (Evaluate, Param, Strategy, elite_indices, genomes_of, losses_of, rng_from_json,
-                   rng_state_to_json)
+from .base import (Evaluate, Param, Strategy, elite_indices, gaussian_individuals, genomes_of, losses_of,
+                   rng_from_json, rng_state_to_json)
 
 
 class AutoPopsize(Strategy):
@@ -34,7 +34,7 @@ class AutoPopsize(Strategy):
         return self.lambda_
 
     def _mu_best(self, population: list) -> tuple[np.ndarray, np.ndarray]:
-        """The genomes of the population and the indices of its mu best, best first."""
+        """The genomes and their order by loss (best first); fewer than mu individuals are refused."""
         if len(population) < self.mu:
             raise ValueError(f"update() needs at least mu={self.mu} individuals, got {len(population)}")
         return genomes_of(population, self.dim), elite_indices(losses_of(population), len(population))
@@ -166,9 +166,7 @@ class SeparableCMAES(AutoPopsize):
                            np.zeros(centroid.size), 0)
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        z = self.rng.standard_normal((self.lambda_, self.dim))
-        scale = self.sigma * np.sqrt(self.diag_c)
-        return [ind_init(self.centroid + scale * zk) for zk in z]
+        return gaussian_individuals(ind_init, self.rng, self.lambda_, self.centroid, self.sigma * np.sqrt(self.diag_c))
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:
         x, order = self._mu_best(population)

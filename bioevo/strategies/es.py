@@ -40,14 +40,10 @@ class AdamState:
 
 
 class AdamES(Strategy):
-    """Fixed-sigma Gaussian ES stepped by bias-corrected Adam (eps 1e-8) along an
-    ascent direction that subclasses estimate (:meth:`gradient`).
-
-    ``generate`` returns ``centroid + sigma * eps_k`` from one
-    ``rng.standard_normal((popsize, N))`` draw, or with ``mirrored`` one
-    ``(popsize // 2, N)`` draw giving the rows ``[+e0, -e0, +e1, -e1, ...]``.
-    ``update`` matches the population to that noise by position (a reordered
-    or modified population raises ValueError).
+    """Fixed-sigma Gaussian ES stepped by bias-corrected Adam (eps 1e-8) along an ascent
+    direction that subclasses estimate (:meth:`gradient`).  ``generate``: ``centroid +
+    sigma * eps_k``, one ``rng.standard_normal((popsize, N))`` draw (mirrored: ``(popsize
+    // 2, N)``, rows ``+e0, -e0, +e1, ...``); ``update`` matches the population to it by position.
     """
 
     State = AdamState

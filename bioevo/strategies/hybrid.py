@@ -83,6 +83,7 @@ import numpy as np
 from .base import (Evaluate, Param, Strategy, accuracies_of, adam_update, breed, elite_indices, losses_of,
                    matching_genomes, mirrored_noise)
 from .es import compute_centered_ranks
+from .pso import C1
 
 
 @dataclass
@@ -115,7 +116,7 @@ class Hybrid(Strategy):
         Param("decay", 0.97, "annealing factor per epoch", gt=0, le=1),
         Param("lr", 1.0, "position step: theta += lr * v", gt=0),
         Param("inertia", 0.5, "velocity inertia", ge=0),
-        Param("c1", 1.5, "pull towards the personal best", ge=0),
+        C1,
         Param("c2", 1.5, "pull towards the group best", ge=0),
         Param("pool_threshold", 0.95, "pool offspring while the best batch accuracy is below (0: never)", ge=0, le=1),
         Param("pool_fraction", 0.25, "share of the rows that parent offspring", gt=0, le=1),

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .base import Evaluate, Param, Strategy, breed, elite_indices, genomes_of, losses_of
+from .base import Evaluate, Param, Strategy, breed, elite_indices, gaussian_individuals, genomes_of, losses_of
 
 
 @dataclass
@@ -58,8 +58,7 @@ class Pooling(Strategy):
         return max(1, int(self.keep_fraction * self.n_offspring))
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        z = self.rng.standard_normal((self.popsize, self.dim))
-        return [ind_init(self.centroid + self.sigma * zk) for zk in z]
+        return gaussian_individuals(ind_init, self.rng, self.popsize, self.centroid, self.sigma)
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:
         if evaluate is None:

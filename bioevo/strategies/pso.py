@@ -42,6 +42,9 @@ class SwarmState:
     t: int  # updates
 
 
+C1 = Param("c1", 1.5, "pull towards the personal best", ge=0)
+
+
 class ParticleSwarm(Strategy):
     """Global-best PSO with inertia, velocity clamp and optional box bounds (module docstring)."""
 
@@ -49,7 +52,7 @@ class ParticleSwarm(Strategy):
     PARAMS = (
         Param("popsize", 32, "particles", ge=2),
         Param("inertia", 0.7, "initial inertia w", ge=0),
-        Param("c1", 1.5, "pull towards the personal best", ge=0),
+        C1,
         Param("c2", 1.5, "pull towards the global best", ge=0),
         Param("init_spread", 1.0, "std of the initial positions around the centroid", ge=0),
         Param("v_max", 0.5, "elementwise velocity clamp (0: none)", ge=0),
