@@ -19,6 +19,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "pooling": ("pooling", "Pooling"),
     "cma": ("cma", "CMAES"),
     "sep-cma": ("cma", "SeparableCMAES"),
+    "snes": ("snes", "SNES"),
 }
 
 
