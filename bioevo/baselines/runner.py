@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from ..config import ConfigError
+from ..data.latency import latency_decode
 from ..data.spikes import SpikeData
 from . import snn
 from .data import Network, image_shape
@@ -30,6 +31,7 @@ def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeDa
     train = splits["train"]
     T, M, C = train.n_steps, train.n_units, train.n_classes
     example = np.zeros((1, T, M), np.float32)
+    prepare = None
     s = settings[name]
     if name == "snn":
         layout, readout, slope = network.layout, cfg["fitness"]["readout"], s["surrogate_slope"]
@@ -41,21 +43,27 @@ def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeDa
             lambda p, x: snn.scores(snn.simulate(layout, p, x, slope)[0], readout), s["lr"],
             f"{cfg['model']['name']}: {M} inputs -> {hidden} LIF{recurrent} -> {C} leaky readouts, "
             f"readout {readout} over time, fast-sigmoid surrogate slope {slope:g}; trains the genome's "
-            f"segments ({trained}) from the evolution strategy's initial genome")
+            f"segments ({trained}) from the evolution strategy's initial genome", None, s["weight_decay"])
     if name == "mlp":
         module = MLP(tuple(s["hidden"]), C)
         arch = f"flattened raster ({T * M}) -> {' -> '.join(map(str, s['hidden']))} ReLU -> {C}"
     elif name == "cnn":
         image = image_shape(cfg, M)
         module = CNN(image, tuple(s["channels"]), s["dense"], C)
-        arch = (f"{image[0]}x{image[1]} image, {T} channels (one per time step) -> "
+        if s["input"] == "decoded":
+            prepare = lambda raster: latency_decode(raster)[:, None, :].astype(np.float32)  # noqa: E731
+            example = np.zeros((1, 1, M), np.float32)
+            source = "decoded latency image (1 - first spike step / T; silent pixels 0), 1 channel"
+        else:
+            source = f"{T} channels (one per time step of the raster)"
+        arch = (f"{image[0]}x{image[1]} {source} -> "
                 f"{' -> '.join(f'conv3x3 {c} ReLU, maxpool 2' for c in s['channels'])} -> dense {s['dense']} "
                 f"ReLU -> {C}")
     else:
         module = Recurrent(name, s["hidden"], C)
         kind = "GRU" if name == "gru" else "vanilla tanh RNN"
         arch = f"{kind} {M} -> {s['hidden']}, {T} steps (one per time bin), last state -> linear {C}"
-    return Method(name, lambda key: module.init(key, example), module.apply, s["lr"], arch)
+    return Method(name, lambda key: module.init(key, example), module.apply, s["lr"], arch, prepare, s["weight_decay"])
 
 
 def run_method(method: Method, splits: dict[str, SpikeData], settings: dict, seed: int,
@@ -68,6 +76,7 @@ def run_method(method: Method, splits: dict[str, SpikeData], settings: dict, see
         "val_accuracy": result.val_accuracy, "val_loss": result.val_loss,
         "wall_seconds": result.wall_seconds, "n_parameters": n_parameters(result.params),
         "epochs": result.epochs, "best_epoch": result.best_epoch, "lr": method.lr,
+        "weight_decay": method.weight_decay,
         "architecture": method.architecture, "history": result.history,
     }
 

@@ -6,8 +6,10 @@ import copy
 from typing import Any
 
 from ..config import ConfigError, merge, parse_override
+from . import METHODS
 
 PREFIX = "baselines."
+CNN_INPUTS = ("decoded", "raster")
 
 
 def defaults(cfg: dict) -> dict[str, Any]:
@@ -15,17 +17,20 @@ def defaults(cfg: dict) -> dict[str, Any]:
     the evolved network (``model.hidden``), so width is not what differs."""
     hidden = int(cfg["model"]["hidden"])
     return {
-        "epochs": 100,  # at most; early stopping on the validation split usually ends sooner
-        "patience": 15,  # epochs without a better validation result before stopping
+        "epochs": 150,  # at most; early stopping on the validation split usually ends sooner
+        "patience": 30,  # epochs without a better validation result before stopping
         "batch_size": 64,
         "eval_batch_size": 512,
         "clip": 1.0,  # global gradient-norm clip (keeps the vanilla RNN and the SNN stable)
-        "mlp": {"hidden": [128, 128], "lr": 1e-3},
-        "cnn": {"channels": [32, 64], "dense": 128, "lr": 1e-3},
-        "rnn": {"hidden": hidden, "lr": 1e-3},
-        "gru": {"hidden": hidden, "lr": 1e-3},
+        # weight_decay: decoupled (AdamW), per step lr * weight_decay
+        "mlp": {"hidden": [128, 128], "lr": 1e-3, "weight_decay": 1.0},
+        # input: "decoded" = the image the latency code encodes (bioevo.data.latency.latency_decode,
+        # lossless for the digits), "raster" = the raster itself, one channel per time step
+        "cnn": {"channels": [32, 64], "dense": 128, "lr": 1e-3, "weight_decay": 0.0, "input": "decoded"},
+        "rnn": {"hidden": hidden, "lr": 1e-3, "weight_decay": 1.0},
+        "gru": {"hidden": hidden, "lr": 1e-3, "weight_decay": 1.0},
         # lr acts in the genome's dimensionless space (weights z with W = z * gain / sqrt(fan_in))
-        "snn": {"lr": 5e-3, "surrogate_slope": 10.0},
+        "snn": {"lr": 5e-3, "weight_decay": 0.0, "surrogate_slope": 10.0},
     }
 
 
@@ -54,6 +59,11 @@ def resolve_settings(cfg: dict, overrides: list[str]) -> dict[str, Any]:
             table = table[part]
         if not table[key] > 0:
             raise ConfigError(f"{PREFIX}{dotted} must be > 0, got {table[key]}")
+    for method in METHODS:
+        if not out[method]["weight_decay"] >= 0:
+            raise ConfigError(f"{PREFIX}{method}.weight_decay must be >= 0, got {out[method]['weight_decay']}")
+    if out["cnn"]["input"] not in CNN_INPUTS:
+        raise ConfigError(f"{PREFIX}cnn.input '{out['cnn']['input']}' is not allowed; allowed: {', '.join(CNN_INPUTS)}")
     for dotted in ("mlp.hidden", "cnn.channels"):
         section, key = dotted.split(".")
         sizes = out[section][key]

@@ -20,13 +20,20 @@ from ..data.spikes import SpikeData
 @dataclass
 class Method:
     """A trainable model: ``init(key) -> params`` and ``logits(params, x) -> (B, C)``
-    for a float batch x (B, T, M)."""
+    for a float batch x (B, T, M), or for ``prepare(raster)`` of the batch's
+    raster when a method reads its input in another form (e.g. decoded images)."""
 
     name: str
     init: Callable[[jax.Array], Any]
     logits: Callable[[Any, jnp.ndarray], jnp.ndarray]
     lr: float
     architecture: str
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None
+    weight_decay: float = 0.0
+
+    def inputs(self, data: SpikeData) -> np.ndarray:
+        """The batch ``data`` as this method reads it."""
+        return data.raster if self.prepare is None else self.prepare(data.raster)
 
     def __post_init__(self) -> None:
         def scored(p, x, y):
@@ -63,7 +70,7 @@ def evaluate(method: Method, params: Any, data: SpikeData, batch_size: int) -> t
     losses, preds = np.empty(n), np.empty(n, np.int64)
     for start in range(0, n, size):
         batch = data.subset(slice(start, start + size))  # a sparse store densifies one batch only
-        x, y = batch.raster, batch.labels
+        x, y = method.inputs(batch), batch.labels
         m = len(y)
         if m < size:  # pad the last batch to the compiled shape
             x = np.concatenate([x, np.zeros((size - m, *x.shape[1:]), x.dtype)])
@@ -77,7 +84,7 @@ def fit(method: Method, train: SpikeData, val: SpikeData, settings: dict, seed: 
         report: Callable[[str], None] | None = None) -> FitResult:
     """Train on ``train``, select on ``val`` (accuracy, ties by lower loss)."""
     t0 = time.time()
-    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]), optax.adam(method.lr))
+    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]), optax.adamw(method.lr, weight_decay=method.weight_decay))
 
     @jax.jit  # one compilation, not one per operation
     def start(key):
@@ -101,7 +108,7 @@ def fit(method: Method, train: SpikeData, val: SpikeData, settings: dict, seed: 
         losses = []
         for start in range(0, n - size + 1, size):  # ragged tail dropped: one compiled shape
             batch = train.subset(perm[start:start + size])
-            params, state, loss = step(params, state, batch.raster, batch.labels)
+            params, state, loss = step(params, state, method.inputs(batch), batch.labels)
             losses.append(float(loss))
         val_acc, val_loss, _ = evaluate(method, params, val, settings["eval_batch_size"])
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_accuracy": val_acc,
