@@ -31,7 +31,8 @@ from bioevo.tasks import baselines as cli  # noqa: E402
 TINY_DATA = ["data.split=[24, 8, 8]", "model.hidden=8", "evolve.batch_size=16"]
 TINY_TRAINING = ["baselines.epochs=2", "baselines.batch_size=16", "baselines.mlp.hidden=[16]",
                  "baselines.cnn.channels=[4]", "baselines.cnn.dense=8", "baselines.rnn.hidden=8",
-                 "baselines.gru.hidden=8"]
+                 "baselines.gru.hidden=8", "baselines.mlp.weight_decay=[0]", "baselines.rnn.weight_decay=[0]",
+                 "baselines.gru.weight_decay=[0]"]
 
 
 def sets(*overrides: str) -> list[str]:
@@ -83,20 +84,24 @@ def test_snn_surrogate_gradient_reaches_every_segment():
 
 def test_selection_never_reads_the_test_split():
     """Corrupted test labels change nothing but the test score: the chosen
-    epoch, the validation results and every epoch's history are identical
-    (every method goes through the same training.fit, which is not given the
-    test split)."""
+    weight decay and epoch, the validation results and every epoch's history
+    are identical (every method goes through the same training.fit, which is
+    not given the test split)."""
     cfg = resolve_config("randman-2", TINY_DATA + ["data.split=[40, 20, 20]"], seed=1)
     settings = resolve_settings(cfg, ["baselines.epochs=6", "baselines.patience=6", "baselines.batch_size=8",
-                                      "baselines.mlp.hidden=[8]", "baselines.mlp.lr=0.003"])
+                                      "baselines.mlp.hidden=[8]", "baselines.mlp.lr=0.003",
+                                      "baselines.mlp.weight_decay=[0, 30]"])
     splits = make_splits(cfg)
     network = evolved_network(cfg, splits)
     test = splits["test"]
     corrupted = {**splits, "test": SpikeData(test.raster, (test.labels + 1) % test.n_classes, test.n_classes)}
     a = run_method(build_method("mlp", cfg, settings, splits, network), splits, settings, 1)
     b = run_method(build_method("mlp", cfg, settings, corrupted, network), corrupted, settings, 1)
-    for key in ("best_epoch", "epochs", "val_accuracy", "val_loss", "history", "n_parameters"):
+    for key in ("best_epoch", "epochs", "val_accuracy", "val_loss", "history", "n_parameters", "weight_decay",
+                "candidates"):
         assert a[key] == b[key], key
+    val = [(c["val_accuracy"], -c["val_loss"]) for c in a["candidates"]]
+    assert len(set(val)) == 2 and a["weight_decay"] == a["candidates"][val.index(max(val))]["weight_decay"]
     assert a["test_accuracy"] + b["test_accuracy"] == pytest.approx(1.0)  # two classes, every label flipped
     assert len({h["val_accuracy"] for h in a["history"]}) > 1  # selection had something to choose from
 

@@ -2,6 +2,8 @@
 split (:func:`bioevo.baselines.training.fit`), then one test evaluation."""
 from __future__ import annotations
 
+import dataclasses
+import time
 from typing import Callable
 
 import jax
@@ -43,7 +45,7 @@ def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeDa
             lambda p, x: snn.scores(snn.simulate(layout, p, x, slope)[0], readout), s["lr"],
             f"{cfg['model']['name']}: {M} inputs -> {hidden} LIF{recurrent} -> {C} leaky readouts, "
             f"readout {readout} over time, fast-sigmoid surrogate slope {slope:g}; trains the genome's "
-            f"segments ({trained}) from the evolution strategy's initial genome", None, s["weight_decay"])
+            f"segments ({trained}) from the evolution strategy's initial genome")
     if name == "mlp":
         module = MLP(tuple(s["hidden"]), C)
         arch = f"flattened raster ({T * M}) -> {' -> '.join(map(str, s['hidden']))} ReLU -> {C}"
@@ -63,31 +65,43 @@ def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeDa
         module = Recurrent(name, s["hidden"], C)
         kind = "GRU" if name == "gru" else "vanilla tanh RNN"
         arch = f"{kind} {M} -> {s['hidden']}, {T} steps (one per time bin), last state -> linear {C}"
-    return Method(name, lambda key: module.init(key, example), module.apply, s["lr"], arch, prepare, s["weight_decay"])
+    return Method(name, lambda key: module.init(key, example), module.apply, s["lr"], arch, prepare)
 
 
 def run_method(method: Method, splits: dict[str, SpikeData], settings: dict, seed: int,
                report: Callable[[str], None] | None = None) -> dict:
-    """Train with selection on validation, then score the kept parameters on test once."""
-    result = fit(method, splits["train"], splits["val"], settings, seed, report)
-    test_acc, test_loss, _ = evaluate(method, result.params, splits["test"], settings["eval_batch_size"])
+    """Train once per weight decay in ``settings[method.name]["weight_decay"]``,
+    keep the run best on validation (accuracy, then loss), then score its kept
+    parameters on test once.  The wall time covers every candidate."""
+    t0 = time.time()
+    candidates, best, chosen = [], None, None
+    for wd in settings[method.name]["weight_decay"]:
+        trial = dataclasses.replace(method, weight_decay=float(wd))
+        result = fit(trial, splits["train"], splits["val"], settings, seed, report)
+        candidates.append({"weight_decay": float(wd), "val_accuracy": result.val_accuracy,
+                           "val_loss": result.val_loss, "best_epoch": result.best_epoch, "epochs": result.epochs})
+        if best is None or (result.val_accuracy, -result.val_loss) > (best.val_accuracy, -best.val_loss):
+            best, chosen = result, trial
+    wall = time.time() - t0
+    test_acc, test_loss, _ = evaluate(chosen, best.params, splits["test"], settings["eval_batch_size"])
     return {
         "test_accuracy": test_acc, "test_loss": test_loss,
-        "val_accuracy": result.val_accuracy, "val_loss": result.val_loss,
-        "wall_seconds": result.wall_seconds, "n_parameters": n_parameters(result.params),
-        "epochs": result.epochs, "best_epoch": result.best_epoch, "lr": method.lr,
-        "weight_decay": method.weight_decay,
-        "architecture": method.architecture, "history": result.history,
+        "val_accuracy": best.val_accuracy, "val_loss": best.val_loss,
+        "wall_seconds": wall, "n_parameters": n_parameters(best.params),
+        "epochs": best.epochs, "best_epoch": best.best_epoch, "lr": chosen.lr,
+        "weight_decay": chosen.weight_decay, "candidates": candidates,
+        "architecture": chosen.architecture, "history": best.history,
     }
 
 
 def run_baselines(names: list[str], cfg: dict, settings: dict, splits: dict[str, SpikeData], network: Network,
-                  report: Callable[[str], None] | None = None) -> dict[str, dict]:
-    """Every method in ``names``, one after another, each seeded from the preset's seed."""
+                  report: Callable[[str], None] | None = None, epochs: bool = True) -> dict[str, dict]:
+    """Every method in ``names``, one after another, each seeded from the preset's seed;
+    ``report`` gets one line per method (and per epoch with ``epochs``)."""
     rows = {}
     for name in names:
         method = build_method(name, cfg, settings, splits, network)
-        rows[name] = run_method(method, splits, settings, cfg["evolve"]["seed"], report)
+        rows[name] = run_method(method, splits, settings, cfg["evolve"]["seed"], report if epochs else None)
         if report is not None:
             r = rows[name]
             report(f"{name}: test {r['test_accuracy']:.4f}, val {r['val_accuracy']:.4f} (epoch {r['best_epoch']} "

@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None):
     p.add_argument("--seed", type=int, help="random seed (overrides evolve.seed: data split and initialisation)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a preset value (as in training) or a baselines.* setting (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines (one line per method remains)")
     return p.parse_args(argv)
 
 
@@ -88,11 +88,12 @@ def main(argv: list[str] | None = None) -> dict:
         check_methods(names, cfg, splits, network)
         seed = cfg["evolve"]["seed"]
         out = claim_run_dir(args.out, f"baselines-{cfg['run']['name']}", seed)
-        say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-        print(f"baselines {', '.join(names)} on {cfg['run']['name']} (seed {seed}) -> {out}", file=sys.stderr,
-              flush=True)
+        def say(line: str) -> None:
+            print(line, file=sys.stderr, flush=True)
+
+        say(f"baselines {', '.join(names)} on {cfg['run']['name']} (seed {seed}) -> {out}")
         t0 = time.time()
-        rows = run_baselines(names, cfg, settings, splits, network, say)
+        rows = run_baselines(names, cfg, settings, splits, network, say, epochs=not args.quiet)
         table = ({"evolved": evolved} if evolved else {}) | rows
         train = splits["train"]
         notes = [
