@@ -1,18 +1,18 @@
-"""Tests for bioevo.strategies.annealing.SimulatedAnnealing."""
+"""SimulatedAnnealing: hand-computed steps and what only it does (the shared
+checks are in test_strategy_conformance.py)."""
 import copy
 import math
 
-import h5py
 import numpy as np
 import pytest
-from deap import benchmarks, creator
+from deap import benchmarks
 
-from bioevo.strategies import base as sbase
-from bioevo.strategies.annealing import DEFAULTS, SimulatedAnnealing
-from strategy_testing import assert_same_state, run, scored
+from bioevo.strategies.annealing import SimulatedAnnealing
+from strategy_testing import Individual, assert_refused, run, scored
 
 
 def test_defaults():
+    DEFAULTS = SimulatedAnnealing.DEFAULTS
     assert DEFAULTS == {"popsize": 16, "step": 0.1, "t_init": 1.0, "t_final": 1e-3, "cooling": 0.95,
                         "adapt_step": False, "rescore": False}
     sa = SimulatedAnnealing(np.zeros(3), 0)
@@ -23,19 +23,19 @@ def test_first_generation_contains_current_state():
     x0 = np.array([1.0, -2.0, 3.0])
     sa = SimulatedAnnealing(x0, 5, popsize=4, step=0.5)
     rng = copy.deepcopy(sa.rng)
-    pop = np.asarray(sa.generate(creator.Individual))
+    pop = np.asarray(sa.generate(Individual))
     assert pop.shape == (4, 3)
     np.testing.assert_array_equal(pop[0], x0)
     np.testing.assert_array_equal(pop[1:], x0 + 0.5 * rng.standard_normal((3, 3)))
-    p = scored([creator.Individual(r) for r in pop], [5.0, 6.0, 7.0, 8.0])
+    p = scored([Individual(r) for r in pop], [5.0, 6.0, 7.0, 8.0])
     sa.update(p)
     assert sa.x_loss == 5.0
     rng = copy.deepcopy(sa.rng)
-    pop = np.asarray(sa.generate(creator.Individual))  # now popsize proposals, x not repeated
+    pop = np.asarray(sa.generate(Individual))  # now popsize proposals, x not repeated
     np.testing.assert_array_equal(pop, sa.centroid + 0.5 * rng.standard_normal((4, 3)))
     # a first generation without x as candidate 0 is refused
     sa2 = SimulatedAnnealing(x0, 5, popsize=4)
-    bad = scored(sa2.generate(creator.Individual), [1.0, 2.0, 3.0, 4.0])
+    bad = scored(sa2.generate(Individual), [1.0, 2.0, 3.0, 4.0])
     bad[0][0] += 1.0
     with pytest.raises(ValueError, match="candidate 0"):
         sa2.update(bad)
@@ -47,7 +47,7 @@ def test_accepts_every_downhill_step():
     sa = SimulatedAnnealing(np.zeros(3), 0, popsize=5, t_init=1e-6, t_final=1e-6)
     loss = 100.0
     for gen in range(30):
-        pop = sa.generate(creator.Individual)
+        pop = sa.generate(Individual)
         n_prop = len(pop) - (gen == 0)
         # proposals strictly below the current loss, in a shuffled order; one exact tie (dL = 0) at gen 7
         drops = np.random.default_rng(gen).permutation(np.arange(1, n_prop + 1)) * 0.1
@@ -67,11 +67,11 @@ def test_accepts_every_downhill_step():
 
 def _uphill_acceptance(dl, temperature, n, seed):
     sa = SimulatedAnnealing(np.zeros(2), seed, popsize=2, t_init=temperature, t_final=temperature, cooling=1.0)
-    pop = scored(sa.generate(creator.Individual), [0.0, 0.0])  # x and one proposal with dL = 0
+    pop = scored(sa.generate(Individual), [0.0, 0.0])  # x and one proposal with dL = 0
     sa.update(pop)
     accepted = 0
     for _ in range(n):
-        pop = sa.generate(creator.Individual)
+        pop = sa.generate(Individual)
         scored(pop, [sa.x_loss + dl, sa.x_loss + dl + 1.0])  # best proposal is dl uphill
         before = sa.n_accepted
         rng = copy.deepcopy(sa.rng)
@@ -108,7 +108,7 @@ def test_cooling_per_update_and_end_epoch_noop():
 
 def test_keeps_best_when_walking_uphill():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, t_init=1e6, t_final=1e6)  # accepts (almost) anything
-    scored(pop := sa.generate(creator.Individual), [1.0, 3.0])
+    scored(pop := sa.generate(Individual), [1.0, 3.0])
     sa.update(pop)
     assert sa.last_accepted and sa.x_loss == 3.0
     np.testing.assert_array_equal(sa.best, np.zeros(2))
@@ -118,35 +118,25 @@ def test_keeps_best_when_walking_uphill():
 
 def test_nan_proposal_rejected_nan_state_replaced():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, t_init=1e6, t_final=1e6)
-    scored(pop := sa.generate(creator.Individual), [1.0, np.nan])
+    scored(pop := sa.generate(Individual), [1.0, np.nan])
     sa.update(pop)
     assert sa.last_accepted is False and sa.x_loss == 1.0
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2)
-    scored(pop := sa.generate(creator.Individual), [np.nan, 50.0])
+    scored(pop := sa.generate(Individual), [np.nan, 50.0])
     sa.update(pop)
     assert sa.last_accepted is True and sa.x_loss == 50.0
 
 
 def test_adapt_step_one_fifth_rule():
     sa = SimulatedAnnealing(np.zeros(2), 0, popsize=2, step=1.0, t_init=1e-9, t_final=1e-9, adapt_step=True)
-    scored(pop := sa.generate(creator.Individual), [1.0, 0.5])  # success
+    scored(pop := sa.generate(Individual), [1.0, 0.5])  # success
     sa.update(pop)
     assert sa.step == pytest.approx(math.exp(0.8 / 3))
-    scored(pop := sa.generate(creator.Individual), [0.7, 0.9])  # both uphill: failure
+    scored(pop := sa.generate(Individual), [0.7, 0.9])  # both uphill: failure
     sa.update(pop)
     assert sa.step == pytest.approx(math.exp(0.8 / 3 - 0.2 / 3))
     fixed = run(SimulatedAnnealing(np.zeros(2), 0, popsize=2, step=1.0), benchmarks.sphere, 5)
     assert fixed.step == 1.0
-
-
-@pytest.mark.parametrize("kwargs, name", [
-    ({"popsize": 0}, "popsize"), ({"step": 0.0}, "step"), ({"t_init": -1.0}, "t_init"), ({"t_final": 0.0}, "t_final"),
-    ({"t_init": 0.1, "t_final": 0.2}, "t_final"), ({"cooling": 0.0}, "cooling"), ({"cooling": 1.5}, "cooling"),
-    ({"adapt_step": 1}, "adapt_step"),
-])
-def test_validation(kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        SimulatedAnnealing(np.zeros(3), 0, **kwargs)
 
 
 X0 = np.full(4, 2.5)  # sphere 25, rastrigin 105
@@ -162,41 +152,11 @@ def test_reduces_benchmarks(f, bound):
     assert sa.best_loss <= final
 
 
-@pytest.mark.parametrize("n_before", [0, 3], ids=["before_first_update", "after_updates"])
-@pytest.mark.parametrize("pending", [False, True], ids=["after_update", "pending_generation"])
-def test_hdf5_round_trip_continues_identically(tmp_path, n_before, pending):
-    f = benchmarks.rastrigin
-    a = run(SimulatedAnnealing(np.linspace(-1, 1, 5), 42, popsize=4, step=0.3, adapt_step=True), f, n_before)
-    pop = a.generate(creator.Individual) if pending else None
-    with h5py.File(tmp_path / "s.h5", "w") as h:
-        sbase.write_state(h.create_group("s"), a.state_dict())
-    with h5py.File(tmp_path / "s.h5", "r") as h:
-        state = sbase.read_state(h["s"])
-    b = SimulatedAnnealing.from_state_dict(state)
-    c = SimulatedAnnealing(np.zeros(5), 1, popsize=9)
-    c.load_state_dict(state)
-    assert_same_state(a.state_dict(), b.state_dict())
-    assert_same_state(a.state_dict(), c.state_dict())
-    if pending:
-        for s in (a, b, c):
-            p = [creator.Individual(ind) for ind in pop]
-            for ind in p:
-                ind.fitness.values = f(ind)
-            s.update(p)
-    for s in (a, b, c):
-        run(s, f, 5)
-    pops = [np.asarray(s.generate(creator.Individual)) for s in (a, b, c)]
-    np.testing.assert_array_equal(pops[0], pops[1])
-    np.testing.assert_array_equal(pops[0], pops[2])
-    assert_same_state(a.state_dict(), b.state_dict())
-    assert_same_state(a.state_dict(), c.state_dict())
-
-
 def test_rescore_puts_the_current_state_first_in_every_generation():
     """With minibatch losses x must be re-scored on each batch, so it leads every generation."""
     sa = SimulatedAnnealing(np.array([1.0, 2.0]), 0, popsize=3, rescore=True)
     for losses in ([5.0, 4.0, 6.0], [9.0, 8.5, 9.5]):
-        pop = sa.generate(creator.Individual)
+        pop = sa.generate(Individual)
         assert len(pop) == 3 and np.array_equal(np.asarray(pop[0]), sa.centroid)
         x_before = sa.centroid.copy()
         for ind, loss in zip(pop, losses):
@@ -207,3 +167,7 @@ def test_rescore_puts_the_current_state_first_in_every_generation():
         assert sa.x_loss == losses[1]
     with pytest.raises(ValueError, match="rescore needs popsize >= 2"):
         SimulatedAnnealing(np.zeros(2), 0, popsize=1, rescore=True)
+
+
+def test_t_final_above_t_init_refused():
+    assert_refused(SimulatedAnnealing, "strategy.annealing.t_final", t_init=0.1, t_final=0.2)

@@ -1,24 +1,28 @@
-"""Tests for bioevo.strategies.cma: the DEAP CMA-ES wrapper and separable CMA-ES."""
+"""CMAES (DEAP) and SeparableCMAES: hand-computed steps and what only they do (the
+shared checks are in test_strategy_conformance.py)."""
 import math
 
-import h5py
 import numpy as np
 import pytest
-from deap import benchmarks, creator
+from deap import benchmarks
 from deap import cma as deap_cma
 
-from bioevo.strategies import base as sbase
-from bioevo.strategies.cma import CMAES, DEFAULTS, SeparableCMAES
-from strategy_testing import assert_same_state, population, run
+from bioevo.strategies.cma import CMAES, SeparableCMAES
+from strategy_testing import Individual, assert_refused, population, run
 
 
 # ----------------------------------------------------------------------------- CMAES (DEAP)
 def test_defaults_and_popsize():
-    assert DEFAULTS == {"popsize": 0, "sigma": 0.1}
+    assert CMAES.DEFAULTS == SeparableCMAES.DEFAULTS == {"popsize": 0, "sigma": 0.1}
     assert CMAES(np.zeros(10), 0).lambda_ == int(4 + 3 * math.log(10)) == 10
     assert CMAES(np.zeros(10), 0, popsize=12).lambda_ == 12
     assert SeparableCMAES(np.zeros(2000), 0).lambda_ == int(4 + 3 * math.log(2000)) == 26
     assert SeparableCMAES(np.zeros(10), 0, popsize=7).mu == 3
+
+
+@pytest.mark.parametrize("cls", [CMAES, SeparableCMAES])
+def test_popsize_one_refused(cls):
+    assert_refused(cls, f"strategy.{cls.name}.popsize", popsize=1)
 
 
 def test_first_generation_equals_deap_and_global_state_untouched():
@@ -27,16 +31,16 @@ def test_first_generation_equals_deap_and_global_state_untouched():
     np.random.seed(123)
     caller = np.random.get_state()
 
-    pop = cma.generate(creator.Individual)
+    pop = cma.generate(Individual)
     after = np.random.get_state()  # the caller's global state is restored
     assert after[0] == caller[0] and np.array_equal(after[1], caller[1]) and after[2:] == caller[2:]
 
     seed = int(np.random.default_rng(7).integers(2**32))  # the documented seeding
     np.random.seed(seed)
-    ref = deap_cma.Strategy(c, 0.3).generate(creator.Individual)
+    ref = deap_cma.Strategy(c, 0.3).generate(Individual)
     np.random.set_state(caller)
     np.testing.assert_array_equal(np.asarray(pop), np.asarray(ref))
-    assert len(pop) == int(4 + 3 * math.log(4)) and all(isinstance(i, creator.Individual) for i in pop)
+    assert len(pop) == int(4 + 3 * math.log(4)) and all(isinstance(i, Individual) for i in pop)
     # the second generation continues DEAP's stream, not a reseeded one
     np.random.seed(seed)
     ref_s = deap_cma.Strategy(c, 0.3)
@@ -53,9 +57,9 @@ def test_update_equals_deap_update_without_reordering_caller_list():
     for _ in range(4):
         saved = np.random.get_state()
         np.random.set_state(cma.np_random_state)
-        ref_pop = ref.generate(creator.Individual)
+        ref_pop = ref.generate(Individual)
         np.random.set_state(saved)
-        pop = cma.generate(creator.Individual)
+        pop = cma.generate(Individual)
         for ind, rind in zip(pop, ref_pop):
             ind.fitness.values = rind.fitness.values = benchmarks.rastrigin(ind)
         order = [id(ind) for ind in pop]
@@ -70,7 +74,7 @@ def test_update_equals_deap_update_without_reordering_caller_list():
 
 def test_nan_loss_ranks_as_worst():
     a, b = CMAES(np.zeros(3), 0, popsize=6), CMAES(np.zeros(3), 0, popsize=6)
-    pa, pb = a.generate(creator.Individual), b.generate(creator.Individual)
+    pa, pb = a.generate(Individual), b.generate(Individual)
     losses = [3.0, 1.0, 2.0, 5.0, 4.0, 0.0]
     for i, (x, y) in enumerate(zip(pa, pb)):
         x.fitness.values = (np.nan if i == 0 else losses[i],)
@@ -79,20 +83,6 @@ def test_nan_loss_ranks_as_worst():
     b.update(pb)
     np.testing.assert_array_equal(a.centroid, b.centroid)
     np.testing.assert_array_equal(a.strategy.C, b.strategy.C)
-
-
-@pytest.mark.parametrize("cls", [CMAES, SeparableCMAES])
-@pytest.mark.parametrize("kwargs, name", [({"popsize": 1}, "popsize"), ({"popsize": -3}, "popsize"),
-                                          ({"popsize": 4.5}, "popsize"), ({"sigma": 0.0}, "sigma")])
-def test_validation(cls, kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        cls(np.zeros(3), 0, **kwargs)
-
-
-def test_state_dict_holds_every_deap_attribute():
-    cma = run(CMAES(np.ones(3), 0, popsize=6), benchmarks.sphere, 2)
-    names = {k[len("deap_"):] for k in cma.state_dict() if k.startswith("deap_")}
-    assert set(vars(cma.strategy)) - {"params"} <= names
 
 
 # ----------------------------------------------------------------------------- separable CMA-ES
@@ -167,36 +157,3 @@ def test_reduces_benchmarks(name, f, bound):
     # 150 generations of the default 8; bounds hold for seeds 0-19 (worst seen: sphere 1e-16, Rastrigin 17.9)
     final = f(run(MAKERS[name](), f, 150).centroid)[0]
     assert final < bound * f(X0)[0]
-
-
-@pytest.mark.parametrize("pending", [False, True], ids=["after_update", "pending_generation"])
-@pytest.mark.parametrize("cls", [CMAES, SeparableCMAES])
-def test_hdf5_round_trip_continues_identically(tmp_path, cls, pending):
-    f = benchmarks.rastrigin
-    a = run(cls(np.linspace(-1, 1, 5), 42, popsize=6, sigma=0.4), f, 3)
-    pop = a.generate(creator.Individual) if pending else None
-    with h5py.File(tmp_path / "s.h5", "w") as h:
-        sbase.write_state(h.create_group("s"), a.state_dict())
-    with h5py.File(tmp_path / "s.h5", "r") as h:
-        state = sbase.read_state(h["s"])
-    b = cls.from_state_dict(state)
-    c = cls(np.zeros(5), 1, popsize=9)
-    c.load_state_dict(state)
-    assert_same_state(a.state_dict(), b.state_dict())
-    assert_same_state(a.state_dict(), c.state_dict())
-    if pending:
-        for s in (a, b, c):
-            p = [creator.Individual(ind) for ind in pop]
-            for ind in p:
-                ind.fitness.values = f(ind)
-            s.update(p)
-    np.random.seed(5)  # the global state must not matter
-    run(a, f, 4)
-    np.random.seed(6)
-    run(b, f, 4)
-    run(c, f, 4)
-    pops = [np.asarray(s.generate(creator.Individual)) for s in (a, b, c)]
-    np.testing.assert_array_equal(pops[0], pops[1])
-    np.testing.assert_array_equal(pops[0], pops[2])
-    assert_same_state(a.state_dict(), b.state_dict())
-    assert_same_state(a.state_dict(), c.state_dict())

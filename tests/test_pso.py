@@ -1,62 +1,33 @@
-"""Tests for bioevo.strategies.pso.ParticleSwarm with real DEAP creator classes."""
-import inspect
+"""ParticleSwarm: hand-computed steps and what only it does (the shared checks are in
+test_strategy_conformance.py)."""
+import copy
 
-import h5py
 import numpy as np
 import pytest
-from deap import base, benchmarks, creator
+from deap import benchmarks
 
-from bioevo.strategies.base import read_state, rng_from_json, rng_state_to_json, write_state
-from bioevo.strategies.pso import DEFAULTS, ParticleSwarm
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
+from bioevo.strategies.pso import ParticleSwarm
+from strategy_testing import Individual, assert_refused, rastrigin_basin_min, run, scored
 
 
 def _step(pso, losses):
     """generate, assign the given losses, update; returns the population."""
-    pop = pso.generate(creator.Individual)
-    for ind, loss in zip(pop, losses):
-        ind.fitness.values = (float(loss),)
+    pop = scored(pso.generate(Individual), losses)
     pso.update(pop)
     return pop
-
-
-def _run(pso, f, n_gen):
-    for _ in range(n_gen):
-        pop = pso.generate(creator.Individual)
-        for ind in pop:
-            ind.fitness.values = f(ind)
-        pso.update(pop)
-    return pso
-
-
-def _rng_copy(rng):
-    return rng_from_json(rng_state_to_json(rng))
-
-
-def test_defaults_match_signature():
-    params = inspect.signature(ParticleSwarm).parameters
-    assert set(DEFAULTS) == {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
-    for name, value in DEFAULTS.items():
-        assert params[name].default == value
-    pso = ParticleSwarm(np.zeros(3), rng=0, **DEFAULTS)
-    assert len(pso.generate(creator.Individual)) == DEFAULTS["popsize"]
 
 
 def test_initial_positions():
     c = np.array([1.0, -2.0, 0.5])
     pso = ParticleSwarm(c, 7, popsize=5, init_spread=0.3)
     expected = np.vstack([c, c + 0.3 * np.random.default_rng(7).standard_normal((4, 3))])
-    pop = pso.generate(creator.Individual)
-    assert all(isinstance(ind, creator.Individual) for ind in pop)
+    pop = pso.generate(Individual)
+    assert all(isinstance(ind, Individual) for ind in pop)
     np.testing.assert_array_equal(np.asarray(pop), expected)
     np.testing.assert_array_equal(pso.v, 0.0)
     np.testing.assert_array_equal(pso.centroid, c)  # before any update: the initial centroid
     # generate draws nothing: the same positions again
-    np.testing.assert_array_equal(np.asarray(pso.generate(creator.Individual)), expected)
+    np.testing.assert_array_equal(np.asarray(pso.generate(Individual)), expected)
 
 
 def test_two_steps_match_formula_and_bookkeeping():
@@ -68,7 +39,7 @@ def test_two_steps_match_formula_and_bookkeeping():
 
     # step 1 by hand: all personal bests improve (from +inf), g = particle 1
     x1 = pso.x.copy()
-    rng = _rng_copy(pso.rng)
+    rng = copy.deepcopy(pso.rng)
     _step(pso, L1)
     r1, r2 = rng.random((P, D)), rng.random((P, D))
     v1 = 0.7 * 0.0 + c1 * r1 * (x1 - x1) + c2 * r2 * (x1[1] - x1)
@@ -81,7 +52,7 @@ def test_two_steps_match_formula_and_bookkeeping():
 
     # step 2 by hand, from the strategy's state
     x2, v_prev, w = pso.x.copy(), pso.v.copy(), pso.w
-    rng = _rng_copy(pso.rng)
+    rng = copy.deepcopy(pso.rng)
     _step(pso, L2)
     improved = np.array([False, True, True, True, False, False])
     p = np.where(improved[:, None], x2, x1)
@@ -115,7 +86,7 @@ def test_velocity_clamp():
     pso = ParticleSwarm(np.zeros(5), 1, popsize=8, init_spread=3.0, c1=2.0, c2=2.0, v_max=0.05)
     for _ in range(3):
         x = pso.x.copy()
-        pop = _step(pso, [benchmarks.sphere(ind)[0] for ind in pso.generate(creator.Individual)])
+        pop = _step(pso, [benchmarks.sphere(ind)[0] for ind in pso.generate(Individual)])
         assert len(pop) == 8
         assert np.max(np.abs(pso.v)) <= 0.05
         assert np.isclose(np.max(np.abs(pso.v)), 0.05)  # the clamp was active
@@ -129,7 +100,7 @@ def test_bounds():
     assert np.all(pso.x >= -1) and np.all(pso.x <= hi)
     assert np.any(pso.x == -1.0) and np.any(pso.x == hi)  # the spread really was clipped
     for _ in range(5):
-        _step(pso, [benchmarks.sphere(np.asarray(ind) - 3.0)[0] for ind in pso.generate(creator.Individual)])
+        _step(pso, [benchmarks.sphere(np.asarray(ind) - 3.0)[0] for ind in pso.generate(Individual)])
         assert np.all(pso.x >= -1) and np.all(pso.x <= hi)
     # None and the infinite defaults both mean unbounded
     a, b = ParticleSwarm(np.zeros(3), 4, init_spread=9.0), ParticleSwarm(np.zeros(3), 4, init_spread=9.0,
@@ -144,23 +115,9 @@ def test_bounds():
         ParticleSwarm(np.zeros(3), 0, upper=[1.0, 2.0])
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"popsize": 1}, "popsize must be an integer >= 2"),
-    ({"popsize": 2.5}, "popsize must be an integer"),
-    ({"c1": -0.1}, "c1 must be >= 0"),
-    ({"v_max": -1.0}, "v_max must be >= 0"),
-    ({"inertia_decay": 0.0}, r"inertia_decay must be in \(0, 1\]"),
-    ({"inertia_decay": 1.5}, r"inertia_decay must be in \(0, 1\]"),
-    ({"inertia": 0.3}, "inertia_min must be <= inertia"),
-])
-def test_validation(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        ParticleSwarm(np.zeros(2), 0, **kwargs)
-
-
 def test_update_rejects_foreign_population():
     pso = ParticleSwarm(np.zeros(3), 0, popsize=4)
-    pop = pso.generate(creator.Individual)
+    pop = pso.generate(Individual)
     for ind in pop:
         ind.fitness.values = (1.0,)
     with pytest.raises(ValueError, match="match"):
@@ -172,18 +129,9 @@ def test_update_rejects_foreign_population():
         pso.update(pop)
 
 
-def _rastrigin_basin_min(x0):
-    """Value of the local minimum of the Rastrigin basin that holds x0 (separable, so per dimension)."""
-    total = 0.0
-    for xi in x0:
-        grid = np.linspace(np.round(xi) - 0.5, np.round(xi) + 0.5, 20001)
-        total += np.min(grid**2 + 10.0 - 10.0 * np.cos(2 * np.pi * grid))
-    return total
-
-
 def test_reduces_sphere():
     x0 = np.full(5, 3.3)
-    pso = _run(ParticleSwarm(x0, 0, popsize=20), benchmarks.sphere, 100)
+    pso = run(ParticleSwarm(x0, 0, popsize=20), benchmarks.sphere, 100)
     assert benchmarks.sphere(pso.centroid)[0] < 0.1 * benchmarks.sphere(x0)[0]
     assert pso.gbest_loss == benchmarks.sphere(pso.centroid)[0]
 
@@ -192,30 +140,9 @@ def test_reduces_rastrigin():
     # Start (3.3, ...) is 96 in 4 dims; the local minimum of its basin is 35.8.  Ending below that
     # means the swarm left the start's basin, which local descent could not do.
     x0 = np.full(4, 3.3)
-    pso = _run(ParticleSwarm(x0, 0, popsize=30, init_spread=2.0, v_max=1.0), benchmarks.rastrigin, 150)
-    assert benchmarks.rastrigin(pso.centroid)[0] < _rastrigin_basin_min(x0) < 0.5 * benchmarks.rastrigin(x0)[0]
+    pso = run(ParticleSwarm(x0, 0, popsize=30, init_spread=2.0, v_max=1.0), benchmarks.rastrigin, 150)
+    assert benchmarks.rastrigin(pso.centroid)[0] < rastrigin_basin_min(x0) < 0.5 * benchmarks.rastrigin(x0)[0]
 
 
-@pytest.mark.parametrize("bounded", [False, True])
-def test_hdf5_round_trip_continues_identically(tmp_path, bounded):
-    kw = {"lower": -2.0, "upper": [4.0, 4.0, 4.0, 4.0]} if bounded else {}
-    pso = ParticleSwarm(np.full(4, 1.5), 11, popsize=7, inertia_decay=0.95, **kw)
-    _run(pso, benchmarks.rastrigin, 3)
-    with h5py.File(tmp_path / "state.h5", "w") as f:
-        write_state(f.create_group("pso"), pso.state_dict())
-    with h5py.File(tmp_path / "state.h5", "r") as f:
-        state = read_state(f["pso"])
-    clone = ParticleSwarm(np.zeros(4), 0, popsize=3)
-    clone.load_state_dict(state)
-    for _ in range(3):
-        a, b = pso.generate(creator.Individual), clone.generate(creator.Individual)
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-        for ind in a + b:
-            ind.fitness.values = benchmarks.rastrigin(ind)
-        pso.update(a)
-        clone.update(b)
-    for key, value in pso.state_dict().items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(clone.state_dict()[key], value)
-        else:
-            assert clone.state_dict()[key] == value, key
+def test_inertia_min_above_inertia_refused():
+    assert_refused(ParticleSwarm, "strategy.pso.inertia_min", inertia=0.3)

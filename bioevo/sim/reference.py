@@ -1,9 +1,12 @@
-"""A vectorised numpy implementation of the ``lif`` model's discrete dynamics.
+"""A vectorised numpy implementation of the ``lif`` model's discrete dynamics
+(also ``lif_spiking`` and ``lif_recurrent``).
 
 It exists to check the Brian2 network (tests) and to measure it against
 (``python -m bioevo.bench``).  Per step, in Brian2's schedule order:
 state update (v with the previous step's current, then current decay),
-threshold, synaptic transmission, reset.
+threshold, synaptic transmission (input counts and, with recurrent weights,
+this step's hidden spikes add to the current used by the next step's
+update), reset.
 """
 from __future__ import annotations
 
@@ -26,6 +29,12 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
     w_out = params.weights["hidden_readout"].astype(dtype)  # (P, H, O)
     hid, out = params.neurons["hidden"], params.neurons["readout"]
     P, _, H = w_in.shape
+    w_rec = params.weights.get("hidden_hidden")
+    if w_rec is not None:
+        if w_rec.shape != (P, H, H):
+            raise ValueError(f"hidden_hidden weights must be a dense (P, H, H) = {(P, H, H)} matrix, "
+                             f"got {w_rec.shape}")
+        w_rec = w_rec.astype(dtype)
     O = w_out.shape[2]
     B, T, _ = raster.shape
     beta_h = np.exp(-dt / hid["tau_mem"]).astype(dtype)[:, None, :]
@@ -60,7 +69,10 @@ def simulate_lif(params: NetworkParameters, raster: np.ndarray, dt: float = 1.0,
         np.maximum(vmax, vo, out=vmax)
         spikes = v > th
         i_h += np.matmul(x[:, n], w_in)
-        i_o += np.matmul(spikes.astype(dtype), w_out)
+        s = spikes.astype(dtype)
+        i_o += np.matmul(s, w_out)
+        if w_rec is not None:  # this step's spikes reach the hidden current like input spikes
+            i_h += np.matmul(s, w_rec)
         v[spikes] = 0
         counts += spikes
         if th_o is not None:

@@ -1,5 +1,5 @@
-"""Strategies by name.  Each module holds one strategy class and its
-``DEFAULTS`` (the hyperparameters a preset may set under [strategy.<name>])."""
+"""Strategies by name: ``REGISTRY`` maps a name to (module, class).  A preset may set
+a strategy's declared hyperparameters (``PARAMS``) under [strategy.<name>]."""
 from __future__ import annotations
 
 from importlib import import_module
@@ -9,7 +9,6 @@ import numpy as np
 
 from .base import Strategy
 
-#: name -> (module, class)
 REGISTRY: dict[str, tuple[str, str]] = {
     "es": ("es", "OpenAIES"),
     "pso": ("pso", "ParticleSwarm"),
@@ -20,25 +19,30 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "pooling": ("pooling", "Pooling"),
     "cma": ("cma", "CMAES"),
     "sep-cma": ("cma", "SeparableCMAES"),
+    "snes": ("snes", "SNES"),
 }
 
 
-def strategy_class(name: str) -> type:
+def strategy_class(name: str) -> type[Strategy]:
     if name not in REGISTRY:
         raise ValueError(f"unknown strategy '{name}'; allowed: {', '.join(REGISTRY)}")
     module, cls = REGISTRY[name]
-    mod = import_module(f"{__name__}.{module}")
-    strategy = getattr(mod, cls)
-    if "DEFAULTS" not in vars(strategy):  # one strategy per module: the module's DEFAULTS
-        strategy.DEFAULTS = mod.DEFAULTS
-    return strategy
+    return getattr(import_module(f"{__name__}.{module}"), cls)
 
 
 def strategy_defaults(name: str) -> dict[str, Any]:
     """Hyperparameters of strategy ``name`` with their defaults."""
-    cls = strategy_class(name)
-    return dict(cls.DEFAULTS)
+    return dict(strategy_class(name).DEFAULTS)
 
 
 def make_strategy(name: str, centroid: np.ndarray, rng: np.random.Generator, params: dict[str, Any]) -> Strategy:
-    return strategy_class(name)(np.asarray(centroid, dtype=np.float64), rng=rng, **params)
+    return strategy_class(name)(np.asarray(centroid, dtype=np.float64), rng, **params)
+
+
+def hyperparameter_table() -> str:
+    """Every registered strategy's hyperparameters as a Markdown table (for the README)."""
+    rows = ["| strategy | hyperparameter | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
+    for name in REGISTRY:
+        for p in strategy_class(name).PARAMS:
+            rows.append(f"| {name} | `{p.name}` | `{p.default!r}` | {p.allowed()} | {p.doc} |")
+    return "\n".join(rows)

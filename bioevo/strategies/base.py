@@ -1,62 +1,230 @@
-"""What every strategy shares: the protocol, random-generator state as JSON,
-and HDF5 round trips of a strategy's state.
+"""What every strategy shares: declared hyperparameters, their validation, rng
+handling, state as a dataclass with its HDF5 round trip, and DEAP's classes.
 
-Protocol (like ``deap.cma.Strategy``, plus what resumable evolution needs)::
+Protocol (``deap.cma.Strategy``'s generate/update, plus what resumable evolution needs)::
 
-    generate(ind_init) -> list        # new individuals, ind_init(np.ndarray) makes one
-    update(population, evaluate=None) # read ind.fitness.values[0] (a LOSS, minimised) and
-                                      # ind.accuracy (batch accuracy, may be absent);
-                                      # evaluate(genomes (n, N)) -> (losses (n,), accuracies (n,))
+    generate(ind_init) -> list        # popsize new individuals, ind_init(np.ndarray) makes one
+    update(population, evaluate=None) # reads ind.fitness.values[0] (a LOSS, minimised) and ind.accuracy
+                                      # (may be absent); evaluate(genomes (n, N)) -> (losses, accuracies)
                                       # scores extra candidates on the same batch (pooling)
-    end_epoch()                       # once per pass over the training set (annealing)
+    end_epoch()                       # once per pass over the training set (hybrid anneals)
+    popsize: int                      # individuals per generate() (hybrid: at the start)
     centroid: np.ndarray              # the current estimate: what is validated and kept
-    state_dict() -> dict              # numpy arrays, scalars, strings only
-    load_state_dict(d)                # restore exactly; generate() then continues identically
+    state_dict() / load_state_dict(d) # arrays, scalars, strings, None, dicts; restores exactly
 
-The DEAP creator's fitness must be declared with ``weights=(-1.0,)``.
+A strategy subclasses :class:`Strategy`, declares ``name`` (its registry key),
+``PARAMS`` and ``State`` (a dataclass of all that changes), and implements
+``initial_state(centroid)``, ``generate`` and ``update``.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
-from typing import Any, Callable, Protocol
+import operator
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
 
 import h5py
 import numpy as np
+from deap import base as deap_base
+from deap import creator
 
 Evaluate = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-class Strategy(Protocol):
-    centroid: np.ndarray
-
-    def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list: ...
-    def update(self, population: list, evaluate: Evaluate | None = None) -> None: ...
-    def end_epoch(self) -> None: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, d: dict[str, Any]) -> None: ...
-
-
-def rng_state_to_json(rng: np.random.Generator) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.integer):
-            return int(o)
-        raise TypeError(f"cannot serialise {type(o)!r}")
-
-    return json.dumps(rng.bit_generator.state, default=default)
+def deap_classes() -> tuple[type, type]:
+    """DEAP's ``creator.FitnessMin`` (losses are minimised, ``weights=(-1.0,)``) and
+    ``creator.Individual`` (an ndarray with that fitness), created on the first call."""
+    if not hasattr(creator, "FitnessMin"):
+        creator.create("FitnessMin", deap_base.Fitness, weights=(-1.0,))
+    if not hasattr(creator, "Individual"):
+        creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
+    return creator.FitnessMin, creator.Individual
 
 
-def rng_from_json(s: str | bytes) -> np.random.Generator:
-    if isinstance(s, bytes):
-        s = s.decode("utf-8")
-    state = json.loads(str(s))
-    bitgen = getattr(np.random, state["bit_generator"])()
-    if "key" in state.get("state", {}):  # MT19937 wants an array key
-        state["state"]["key"] = np.asarray(state["state"]["key"], dtype=np.uint32)
-    bitgen.state = state
-    return np.random.Generator(bitgen)
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter, typed by its default (bool, int, float or str); numbers are
+    finite and within ``gt``/``ge``/``lt``/``le``, unless ``bound`` (a box bound:
+    ±inf or None unbounded, one number or one per dimension)."""
+
+    name: str
+    default: Any
+    doc: str
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    choices: tuple[str, ...] = ()
+    bound: bool = False
+
+    def allowed(self) -> str:
+        """What the value may be, in words."""
+        if isinstance(self.default, bool):
+            return "true or false"
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.bound:
+            return "None or a number (±inf: unbounded), or one number per dimension"
+        limits = " and ".join(f"{sym} {lim:g}" for sym, _, lim in self._limits())
+        return ("an integer " if isinstance(self.default, int) else "a finite number ") + limits
+
+    def _limits(self) -> list[tuple[str, Callable, float]]:
+        return [(sym, op, lim) for sym, op, lim in ((">", operator.gt, self.gt), (">=", operator.ge, self.ge),
+                                                    ("<", operator.lt, self.lt), ("<=", operator.le, self.le))
+                if lim is not None]
+
+    def check(self, value: Any, key: str) -> Any:
+        """``value`` as this parameter's type, or ValueError naming ``key``, the value and what is allowed."""
+        value = value.item() if isinstance(value, np.generic) else value
+        refuse = ValueError(f"{key} must be {self.allowed()}, got {show(value)}")
+        if self.bound:
+            return self.default if value is None else _bound(value, refuse)
+        if isinstance(self.default, bool) or self.choices:
+            if value not in (self.choices or (True, False)) or type(value) is not type(self.default):
+                raise refuse
+            return value
+        if isinstance(value, bool) or not isinstance(value, int if isinstance(self.default, int) else (int, float)):
+            raise refuse
+        value = type(self.default)(value)
+        if not (math.isfinite(value) and all(op(value, lim) for _, op, lim in self._limits())):
+            raise refuse
+        return value
+
+
+def show(value: Any) -> str:
+    """A value for a one-line message."""
+    if isinstance(value, np.ndarray):
+        return repr(value.tolist()) if value.size <= 8 else f"an array of shape {value.shape}"
+    return repr(value)
+
+
+def _bound(value: Any, refuse: ValueError) -> float | np.ndarray:
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise refuse from None
+    if isinstance(value, (bool, str)) or arr.ndim > 1 or arr.size == 0 or np.any(np.isnan(arr)):
+        raise refuse
+    return float(arr) if arr.ndim == 0 else arr
+
+
+class Strategy:
+    """Hyperparameters in ``params``, the state in ``state``; both read as attributes
+    (``self.sigma``, the state first), and state fields are set as attributes."""
+
+    name: ClassVar[str]
+    PARAMS: ClassVar[tuple[Param, ...]]
+    DEFAULTS: ClassVar[dict[str, Any]]
+    State: ClassVar[type]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "PARAMS" in vars(cls):
+            cls.DEFAULTS = {p.name: p.default for p in cls.PARAMS}
+
+    def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, **params: Any) -> None:
+        self.params = self.validate(params)
+        self.rng = np.random.default_rng(rng)
+        centroid = np.array(centroid, dtype=np.float64).ravel()
+        if centroid.size == 0 or not np.all(np.isfinite(centroid)):
+            raise ValueError(f"centroid must be a non-empty array of finite numbers, got {show(centroid)}")
+        self.setup(centroid.size)
+        self.state = self.initial_state(centroid)
+
+    @classmethod
+    def validate(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """All hyperparameters (defaults filled in) checked and typed; ValueError, one line, for a bad one."""
+        unknown = sorted(set(params) - set(cls.DEFAULTS))
+        if unknown:
+            raise ValueError(f"strategy.{cls.name}.{unknown[0]} is not a hyperparameter of {cls.name}; "
+                             f"allowed: {', '.join(cls.DEFAULTS)}")
+        out = {p.name: p.check(params.get(p.name, p.default), f"strategy.{cls.name}.{p.name}") for p in cls.PARAMS}
+        cls.check(out)
+        return out
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> None:
+        """Constraints between hyperparameters (override, raising :meth:`refuse`)."""
+
+    @classmethod
+    def refuse(cls, param: str, value: Any, allowed: str) -> ValueError:
+        return ValueError(f"strategy.{cls.name}.{param} must be {allowed}, got {show(value)}")
+
+    def setup(self, dim: int) -> None:
+        """Derived constants and transient attributes, also after a restore (override)."""
+
+    def end_epoch(self) -> None:
+        """Once per pass over the training set; nothing unless a strategy anneals per epoch."""
+
+    @property
+    def popsize(self) -> int:
+        return self.params["popsize"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.centroid.size)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        if "state" in d and name in d["state"].__dataclass_fields__:
+            return getattr(d["state"], name)
+        if "params" in d and name in d["params"]:
+            return d["params"][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        state = self.__dict__.get("state")
+        if state is not None and name in state.__dataclass_fields__ and not hasattr(type(self), name):
+            setattr(state, name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, state and rng: arrays, scalars, strings and None only."""
+        return copy.deepcopy({"kind": self.name, "params": self.params, "state": vars(self.state),
+                              "rng_state": rng_state_to_json(self.rng)})
+
+    def load_state_dict(self, d: dict[str, Any]) -> None:
+        """Restore exactly from :meth:`state_dict` (also as read back by :func:`read_state`)."""
+        _require(d, ("kind", "params", "state", "rng_state"), self.name)
+        if d["kind"] != self.name:
+            raise ValueError(f"state is for strategy {d['kind']!r}, not {self.name!r}")
+        self.params = self.validate(dict(d["params"]))
+        self.rng = rng_from_json(d["rng_state"])
+        self.state = _restore(self.State, d["state"], self.name)
+        self.setup(self.dim)
+
+    @classmethod
+    def from_state_dict(cls, d: dict[str, Any]) -> "Strategy":
+        obj = cls.__new__(cls)
+        obj.load_state_dict(d)
+        return obj
+
+
+def _require(d: dict[str, Any], keys: Any, name: str) -> None:
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise ValueError(f"the state of {name} lacks '{missing[0]}' (saved by another version of bioevo?)")
+
+
+def _restore(state_cls: type, d: dict[str, Any], name: str) -> Any:
+    """A ``state_cls`` from a dict, each value converted to its field's annotated type."""
+    hints = typing.get_type_hints(state_cls)
+    _require(d, hints, name)
+    return state_cls(**{key: _as_type(hint, d[key]) for key, hint in hints.items()})
+
+
+def _as_type(hint: Any, value: Any) -> Any:
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(hint, types.UnionType):  # X | None
+        if value is None:
+            return None
+        hint = next(h for h in typing.get_args(hint) if h is not type(None))
+    return np.array(value, dtype=np.float64) if hint is np.ndarray else hint(value)
 
 
 def losses_of(population: list) -> np.ndarray:
@@ -71,27 +239,64 @@ def accuracies_of(population: list) -> np.ndarray:
     return np.array([getattr(ind, "accuracy", np.nan) for ind in population], dtype=np.float64)
 
 
-def write_state(group: h5py.Group, state: dict[str, Any]) -> None:
-    """Store a state_dict in an HDF5 group: arrays as datasets, the rest as attributes."""
-    for key, value in state.items():
-        if isinstance(value, np.ndarray):
-            group.create_dataset(key, data=value)
-        elif value is None:
-            group.attrs[key] = "__none__"
-        else:
-            group.attrs[key] = value
+def genomes_of(population: list, dim: int) -> np.ndarray:
+    """The genomes of a population as an (n, dim) float64 array."""
+    x = np.asarray([np.asarray(ind, dtype=np.float64).ravel() for ind in population])
+    if len(population) == 0 or x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"update() needs individuals of {dim} genes, got an array of shape {x.shape}")
+    return x
 
 
-def read_state(group: h5py.Group) -> dict[str, Any]:
-    """Inverse of :func:`write_state`."""
-    out: dict[str, Any] = {key: group[key][()] for key in group}
-    for key, value in group.attrs.items():
-        if isinstance(value, bytes):
-            value = value.decode()
-        if isinstance(value, np.generic):
-            value = value.item()
-        out[key] = None if value == "__none__" else value
-    return out
+def matching_genomes(population: list, expected: np.ndarray | None, atol: float) -> np.ndarray:
+    """The genomes of ``population``, refused unless they are ``expected`` (the last generate()'s)."""
+    if expected is None:
+        raise RuntimeError("update() called without a preceding generate()")
+    if len(population) != expected.shape[0]:
+        raise ValueError(f"expected {expected.shape[0]} individuals, got {len(population)}")
+    x = genomes_of(population, expected.shape[1])
+    if not np.allclose(x, expected, rtol=1e-6, atol=atol):
+        raise ValueError("population does not match the last generate() (reordered, modified or stale individuals?)")
+    return x
+
+
+def breed(rng: np.random.Generator, parents: np.ndarray, n: int, sigma: float,
+          evaluate: Evaluate) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` offspring ``parents[j % k] + sigma * e_j`` (``e``: one ``rng.standard_normal((n, N))``
+    draw) scored by ``evaluate`` on the current batch: (offspring, e, losses, accuracies)."""
+    noise = rng.standard_normal((n, parents.shape[1]))
+    offspring = parents[np.arange(n) % len(parents)] + sigma * noise
+    result = evaluate(offspring.copy())
+    try:
+        losses, accuracies = result
+    except (TypeError, ValueError):
+        raise ValueError("evaluate must return (losses, accuracies)") from None
+    losses = np.asarray(losses, dtype=np.float64).ravel()
+    if losses.shape != (n,):
+        raise ValueError(f"evaluate returned {losses.shape[0]} losses for {n} offspring")
+    return offspring, noise, losses, np.asarray(accuracies, dtype=np.float64).ravel()
+
+
+def elite_indices(losses: np.ndarray, n_elite: int) -> np.ndarray:
+    """Indices of the ``n_elite`` lowest losses, best first; NaN sorts last, ties by position."""
+    losses = np.asarray(losses, dtype=np.float64)
+    order = np.argsort(np.where(np.isnan(losses), np.inf, losses), kind="stable")
+    return order[:n_elite]
+
+
+def gaussian_individuals(ind_init: Callable[[np.ndarray], Any], rng: np.random.Generator, n: int,
+                         centroid: np.ndarray, scale: Any) -> list:
+    """``n`` individuals ``centroid + scale * z_k`` from one ``rng.standard_normal((n, N))`` draw."""
+    return [ind_init(centroid + scale * z) for z in rng.standard_normal((n, centroid.size))]
+
+
+def mirrored_noise(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    """``n`` standard-normal rows ``+e0, -e0, +e1, -e1, ...`` (the last unpaired if n is odd)
+    from one ``rng.standard_normal((ceil(n / 2), dim))`` draw."""
+    half = rng.standard_normal(((n + 1) // 2, dim))
+    noise = np.empty((n, dim))
+    noise[0::2] = half
+    noise[1::2] = -half[: n // 2]
+    return noise
 
 
 def adam_update(m: np.ndarray, v: np.ndarray, t: int, grad: np.ndarray, beta1: float = 0.9,
@@ -106,40 +311,47 @@ def adam_update(m: np.ndarray, v: np.ndarray, t: int, grad: np.ndarray, beta1: f
     return m, v, m_hat / (np.sqrt(v_hat) + eps)
 
 
-# Validation shared by the strategies' constructors and updates.
-def _int_param(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+def rng_state_to_json(rng: np.random.Generator | np.random.RandomState) -> str:
+    """A generator's (or a legacy RandomState's) state as JSON."""
+    state = rng.get_state(legacy=False) if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
+    return json.dumps(state, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else int(o))
 
 
-def _float_param(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False,
-                 high_open: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok or math.isnan(v):
-        lo = f"{'(' if low_open else '['}{low:g}"
-        hi = f"{high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {lo}, {hi}, got {value!r}")
-    return v
+def rng_from_json(s: str | bytes) -> Any:
+    """Inverse of :func:`rng_state_to_json`: a Generator, or a RandomState for a legacy state."""
+    state = json.loads(s.decode("utf-8") if isinstance(s, bytes) else str(s))
+    if "key" in state.get("state", {}):  # MT19937 wants an array key
+        state["state"]["key"] = np.asarray(state["state"]["key"], dtype=np.uint32)
+    if "has_gauss" in state:
+        legacy = np.random.RandomState()
+        legacy.set_state(state)
+        return legacy
+    bitgen = getattr(np.random, state["bit_generator"])()
+    bitgen.state = state
+    return np.random.Generator(bitgen)
 
 
-def _centroid(centroid: Any) -> np.ndarray:
-    c = np.array(centroid, dtype=np.float64).ravel()
-    if c.size == 0:
-        raise ValueError("centroid must not be empty")
-    if not np.all(np.isfinite(c)):
-        raise ValueError("centroid must be finite")
-    return c
+def write_state(group: h5py.Group, state: dict[str, Any]) -> None:
+    """Store a state_dict in an HDF5 group: arrays as datasets, dicts as subgroups, the rest as attributes."""
+    for key, value in state.items():
+        if isinstance(value, dict):
+            write_state(group.create_group(key), value)
+        elif isinstance(value, np.ndarray):
+            group.create_dataset(key, data=value)
+        elif value is None:
+            group.attrs[key] = "__none__"
+        else:
+            group.attrs[key] = value
 
 
-def _genomes(population: list, dim: int) -> np.ndarray:
-    if len(population) == 0:
-        raise ValueError("update() needs a non-empty population")
-    x = np.asarray([np.asarray(ind, dtype=np.float64).ravel() for ind in population])
-    if x.ndim != 2 or x.shape[1] != dim:
-        raise ValueError(f"individuals must have {dim} genes, got shape {x.shape}")
-    return x
+def read_state(group: h5py.Group) -> dict[str, Any]:
+    """Inverse of :func:`write_state`."""
+    out: dict[str, Any] = {key: read_state(item) if isinstance(item, h5py.Group) else item[()]
+                           for key, item in group.items()}
+    for key, value in group.attrs.items():
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(value, np.generic):
+            value = value.item()
+        out[key] = None if value == "__none__" else value
+    return out

@@ -1,264 +1,154 @@
-"""CMA-ES: DEAP's full-covariance strategy made reproducible and checkpointable,
-and a numpy separable (diagonal) CMA-ES for large genomes.
-
-Both follow the protocol of :mod:`bioevo.strategies.base` (``generate``,
-``update(population, evaluate=None)`` reading ``ind.fitness.values[0]`` as a
-LOSS, ``end_epoch`` -- a no-op --, ``centroid``, ``state_dict``/``load_state_dict``).
-Ranking: lowest loss first, NaN last, ties by position in the population.
-"""
+"""CMA-ES by DEAP's ``cma.Strategy``, and a numpy separable (diagonal) CMA-ES
+for large genomes.  Ranking: lowest loss first, NaN last, ties by position in
+the population.  ``popsize = 0`` means the usual ``int(4 + 3 ln N)``."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 from deap import cma as deap_cma
 
-from .base import _centroid, _float_param, _genomes, _int_param, losses_of, rng_from_json, rng_state_to_json
-from .cem import elite_indices
-
-__all__ = ["CMAES", "SeparableCMAES", "DEFAULTS"]
-
-#: Hyperparameters of :class:`CMAES` and :class:`SeparableCMAES`
-#: (``popsize=0``: the default ``int(4 + 3 ln N)``).
-DEFAULTS: dict[str, Any] = {"popsize": 0, "sigma": 0.1}
-
-# Attributes of deap.cma.Strategy (deap 1.4) that make up its state; with the
-# numpy global RNG state below they determine every later generate()/update().
-_DEAP_ARRAYS = ("centroid", "pc", "ps", "C", "diagD", "B", "BD", "weights")
-_DEAP_FLOATS = ("sigma", "chiN", "cond", "mueff", "cc", "cs", "ccov1", "ccovmu", "damps")
-_DEAP_INTS = ("dim", "lambda_", "update_count", "mu")
+from .base import (Evaluate, Param, Strategy, elite_indices, gaussian_individuals, genomes_of, losses_of,
+                   rng_from_json, rng_state_to_json)
 
 
-def _default_lambda(dim: int) -> int:
-    return int(4 + 3 * math.log(dim))
+class AutoPopsize(Strategy):
+    """A strategy whose ``popsize = 0`` means ``lambda_ = int(4 + 3 ln N)``, with ``mu = lambda_ // 2``."""
+
+    PARAMS = (Param("popsize", 0, "individuals per generation (0: int(4 + 3 ln N))", ge=0),
+              Param("sigma", 0.1, "initial step size", gt=0))
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> None:
+        if params["popsize"] == 1:
+            raise cls.refuse("popsize", 1, "0 (int(4 + 3 ln N)) or an integer >= 2")
+
+    def setup(self, dim: int) -> None:
+        self.lambda_ = self.params["popsize"] or int(4 + 3 * math.log(dim))
+        self.mu = self.lambda_ // 2
+
+    @property
+    def popsize(self) -> int:
+        return self.lambda_
+
+    def _mu_best(self, population: list) -> tuple[np.ndarray, np.ndarray]:
+        """The genomes and their order by loss (best first); fewer than mu individuals are refused."""
+        if len(population) < self.mu:
+            raise ValueError(f"update() needs at least mu={self.mu} individuals, got {len(population)}")
+        return genomes_of(population, self.dim), elite_indices(losses_of(population), len(population))
 
 
 class _Ranked(np.ndarray):
     """A genome carrying only a sortable ``fitness`` (higher = better), fed to DEAP's update."""
 
-    fitness: float
+
+@dataclass
+class CMAState:
+    centroid: np.ndarray
+    sigma: float
+    C: np.ndarray
+    pc: np.ndarray
+    ps: np.ndarray
+    update_count: int
+    sampler: str  # the legacy MT19937 normal stream the samples are drawn from, as JSON
 
 
-def _ranked_population(x: np.ndarray, losses: np.ndarray) -> list:
-    order = elite_indices(losses, len(losses))
-    out = []
-    for rank, i in enumerate(order):
-        r = x[i].copy().view(_Ranked)
-        r.fitness = float(-rank)
-        out.append(r)
-    return out
+class CMAES(AutoPopsize):
+    """Full CMA-ES (Hansen & Ostermeier 2001): ``deap.cma.Strategy`` (in ``strategy``), its update unchanged.
 
+    ``update`` ranks by loss itself and hands DEAP sorted copies (``fitness =
+    -rank``), so the caller's list keeps its order.  DEAP samples from numpy's
+    global state; ``generate`` draws DEAP's ``x_k = m + sigma B D z_k`` with ``z``
+    from a private legacy ``RandomState`` seeded by one ``rng.integers(2**32)``
+    (what DEAP would draw after ``np.random.seed`` of that seed), leaving global
+    randomness alone.  DEAP has no state API: a restore builds its strategy with
+    ``cmatrix=C`` (the same eigendecomposition, bit for bit) and sets the
+    evolution paths and update count, which its constructor does not take.
 
-class CMAES:
-    """Full CMA-ES (Hansen & Ostermeier 2001) by ``deap.cma.Strategy``.
-
-    The algorithm is DEAP's, unchanged (``lambda_ = popsize`` when ``popsize > 0``,
-    else DEAP's default ``int(4 + 3 ln N)``; ``mu = lambda_ // 2``,
-    superlinear weights; ``sigma`` is the initial step size).  This class only
-
-    * **makes sampling reproducible**: DEAP samples with the global
-      ``numpy.random`` state.  At construction one ``rng.integers(2**32)`` draw
-      seeds a private legacy ``RandomState`` (MT19937) whose state this object
-      keeps (``np_random_state``).  ``generate`` saves the caller's global state
-      (``np.random.get_state()``), installs the private one, calls DEAP's
-      ``generate``, stores the advanced private state and restores the caller's
-      state (also on error).  Callers' global numpy randomness is therefore
-      untouched, and DEAP's stream is part of the checkpoint.  Not thread safe
-      (nothing else may use the global numpy RNG during ``generate``).
-    * **ranks robustly without touching the caller's list**: ``update`` ranks by
-      loss itself (NaN last, ties by position) and hands DEAP a sorted list of
-      copies whose ``fitness`` is ``-rank``, so DEAP's in-place sort sees the
-      same order and the caller's population is not reordered.
-    * **checkpoints**: ``state_dict`` holds every attribute of DEAP's strategy
-      (centroid, sigma, C, pc, ps, B, diagD, BD, cond, chiN, update_count,
-      lambda_, mu, weights, mueff, cc, cs, ccov1, ccovmu, damps, dim) plus the
-      private MT19937 state and the memory order of the matrices (``eigh``
-      leaves ``B``/``BD`` Fortran-ordered and BLAS may round differently for
-      another layout); ``load_state_dict`` rebuilds the DEAP object from them
-      without recomputing anything, so continuation is bit-identical.
-
-    Cost: DEAP keeps the full ``N x N`` covariance (``C``, ``B``, ``BD``: three
-    dense float64 matrices, ~96 MB at N = 2000 and growing as O(N^2)), every
-    ``update`` runs an O(N^3) eigendecomposition (``numpy.linalg.eigh``) and every
-    sample an O(N^2) product; checkpoints are O(N^2) too.  For genomes of
-    N ~ 2000+ parameters prefer :class:`SeparableCMAES`.  ``end_epoch`` does
-    nothing.
+    Cost: ``N x N`` matrices (~96 MB at N = 2000), an O(N^3) eigendecomposition
+    per update, O(N^2) checkpoints; for N ~ 2000+ prefer :class:`SeparableCMAES`.
     """
 
-    kind = "cmaes"
-    DEFAULTS = DEFAULTS
+    name = "cma"
+    State = CMAState
 
-    def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, *,
-                 popsize: int = DEFAULTS["popsize"], sigma: float = DEFAULTS["sigma"]) -> None:
-        popsize = _int_param("popsize", popsize, 0)
-        if popsize == 1:
-            raise ValueError("popsize must be 0 (DEAP's default 4 + 3 ln N) or an integer >= 2, got 1")
-        sigma = _float_param("sigma", sigma, low=0.0, low_open=True)
-        c = _centroid(centroid)
-        self.popsize = popsize
-        self.sigma_init = sigma
-        self.rng: np.random.Generator = np.random.default_rng(rng)
-        seed = int(self.rng.integers(2**32))
-        self.np_random_state: tuple = np.random.RandomState(seed).get_state()
-        kwargs = {"lambda_": popsize} if popsize else {}
-        self.strategy = deap_cma.Strategy(c, sigma, **kwargs)
+    def initial_state(self, centroid: np.ndarray) -> CMAState:
+        sampler = np.random.RandomState(int(self.rng.integers(2**32)))
+        zeros = np.zeros_like(centroid)
+        return CMAState(centroid, self.params["sigma"], np.identity(centroid.size), zeros, zeros.copy(), 0,
+                        rng_state_to_json(sampler))
 
-    # -- views on DEAP's strategy -------------------------------------------------
+    @property
+    def state(self) -> CMAState:
+        s = self.strategy
+        return CMAState(s.centroid, s.sigma, s.C, s.pc, s.ps, s.update_count, rng_state_to_json(self.sampler))
+
+    @state.setter
+    def state(self, st: CMAState) -> None:
+        self.setup(st.centroid.size)
+        strategy = deap_cma.Strategy(st.centroid, st.sigma, cmatrix=st.C, lambda_=self.lambda_)
+        strategy.pc, strategy.ps, strategy.update_count = st.pc, st.ps, st.update_count
+        self.strategy, self.sampler = strategy, rng_from_json(st.sampler)
+
     @property
     def centroid(self) -> np.ndarray:
         return self.strategy.centroid
-
-    @centroid.setter
-    def centroid(self, value: Any) -> None:
-        self.strategy.centroid = np.array(value, dtype=np.float64).reshape(self.strategy.centroid.shape)
 
     @property
     def sigma(self) -> float:
         return float(self.strategy.sigma)
 
     @property
-    def dim(self) -> int:
-        return int(self.strategy.dim)
+    def np_random_state(self) -> tuple:  # the sampler's state as np.random.get_state() gives it
+        return self.sampler.get_state()
 
-    @property
-    def lambda_(self) -> int:
-        return int(self.strategy.lambda_)
-
-    # -- protocol -----------------------------------------------------------------
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        caller_state = np.random.get_state()
-        np.random.set_state(self.np_random_state)
-        try:
-            population = self.strategy.generate(ind_init)
-            self.np_random_state = np.random.get_state()
-        finally:
-            np.random.set_state(caller_state)
-        return population
-
-    def update(self, population: list, evaluate: Callable | None = None) -> None:
-        if len(population) < self.strategy.mu:
-            raise ValueError(f"update() needs at least mu={self.strategy.mu} individuals, got {len(population)}")
-        x = _genomes(population, self.dim)
-        self.strategy.update(_ranked_population(x, losses_of(population)))
-
-    def end_epoch(self) -> None:
-        """Nothing: CMA-ES adapts sigma itself."""
-
-    def state_dict(self) -> dict[str, Any]:
         s = self.strategy
-        d: dict[str, Any] = {"kind": self.kind, "popsize": self.popsize, "sigma": self.sigma_init,
-                             "rng_state": rng_state_to_json(self.rng)}
-        fortran = []
-        for k in _DEAP_ARRAYS:
-            a = np.asarray(getattr(s, k), dtype=np.float64)
-            d["deap_" + k] = a.copy()
-            if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous:
-                fortran.append(k)
-        # eigh() leaves B and BD Fortran-ordered; BLAS may round differently for another
-        # layout, so the layout is part of a bit-identical state.
-        d["deap_fortran_arrays"] = ",".join(fortran)
-        for k in _DEAP_FLOATS:
-            d["deap_" + k] = float(getattr(s, k))
-        for k in _DEAP_INTS:
-            d["deap_" + k] = int(getattr(s, k))
-        name, key, pos, has_gauss, cached = self.np_random_state
-        d.update(np_random_name=str(name), np_random_key=np.array(key, dtype=np.uint32), np_random_pos=int(pos),
-                 np_random_has_gauss=int(has_gauss), np_random_cached_gaussian=float(cached))
-        return d
+        z = self.sampler.standard_normal((s.lambda_, s.dim))
+        return [ind_init(a) for a in s.centroid + s.sigma * np.dot(z, s.BD.T)]
 
-    def load_state_dict(self, d: dict[str, Any]) -> None:
-        if d.get("kind", self.kind) != self.kind:
-            raise ValueError(f"state is for strategy {d['kind']!r}, not {self.kind!r}")
-        popsize = _int_param("popsize", d["popsize"], 0)
-        sigma_init = _float_param("sigma", d["sigma"], low=0.0, low_open=True)
-        s = deap_cma.Strategy.__new__(deap_cma.Strategy)  # no __init__: nothing is recomputed
-        s.params = {"lambda_": popsize} if popsize else {}
-        fortran = set(filter(None, str(d.get("deap_fortran_arrays", "")).split(",")))
-        for k in _DEAP_ARRAYS:
-            setattr(s, k, np.array(d["deap_" + k], dtype=np.float64, order="F" if k in fortran else "C"))
-        for k in _DEAP_FLOATS:
-            setattr(s, k, float(d["deap_" + k]))
-        for k in _DEAP_INTS:
-            setattr(s, k, int(d["deap_" + k]))
-        n = s.dim
-        if s.centroid.shape != (n,) or s.C.shape != (n, n) or s.weights.shape != (s.mu,):
-            raise ValueError("inconsistent CMA-ES state (shapes of centroid, C, weights)")
-        self.popsize = popsize
-        self.sigma_init = sigma_init
-        self.rng = rng_from_json(d["rng_state"])
-        self.np_random_state = (str(d["np_random_name"]), np.array(d["np_random_key"], dtype=np.uint32),
-                                int(d["np_random_pos"]), int(d["np_random_has_gauss"]),
-                                float(d["np_random_cached_gaussian"]))
-        self.strategy = s
-
-    @classmethod
-    def from_state_dict(cls, d: dict[str, Any]) -> "CMAES":
-        obj = cls.__new__(cls)
-        obj.load_state_dict(d)
-        return obj
+    def update(self, population: list, evaluate: Evaluate | None = None) -> None:
+        x, order = self._mu_best(population)
+        ranked = []
+        for rank, i in enumerate(order):
+            r = x[i].copy().view(_Ranked)
+            r.fitness = float(-rank)
+            ranked.append(r)
+        self.strategy.update(ranked)
 
 
-class SeparableCMAES:
-    """Separable (diagonal) CMA-ES, sep-CMA-ES, of Ros & Hansen (2008).
+@dataclass
+class SepCMAState:
+    centroid: np.ndarray
+    sigma: float
+    diag_c: np.ndarray
+    pc: np.ndarray
+    ps: np.ndarray
+    update_count: int
 
-    R. Ros and N. Hansen, "A Simple Modification in CMA-ES Achieving Linear
-    Time and Space Complexity", Parallel Problem Solving from Nature (PPSN X),
-    LNCS 5199, pp. 296-305, Springer, 2008.
 
-    CMA-ES restricted to a diagonal covariance ``C = diag(c)`` (``D = sqrt(c)``),
-    O(N) memory and O(N) work per sample, so it suits genomes of thousands of
-    parameters.  Parameters (DEAP's defaults for the shared ones)::
+class SeparableCMAES(AutoPopsize):
+    """Separable (diagonal) CMA-ES of R. Ros and N. Hansen, "A Simple Modification in
+    CMA-ES Achieving Linear Time and Space Complexity", PPSN X, LNCS 5199, 2008.
 
-        lambda = popsize or int(4 + 3 ln N);  mu = lambda // 2
-        w_i ∝ ln(mu + 1/2) - ln i (i = 1..mu, sum 1);  mu_eff = 1 / sum w_i^2
-        c_s = (mu_eff + 2) / (N + mu_eff + 3);  d_s = 1 + 2 max(0, sqrt((mu_eff-1)/(N+1)) - 1) + c_s
-        c_c = 4 / (N + 4);  mu_cov = mu_eff
-        c_cov = (1/mu_cov) 2/(N+sqrt2)^2 + (1 - 1/mu_cov) min(1, (2 mu_eff - 1)/((N+2)^2 + mu_eff))
-        c_cov_sep = min(1, c_cov (N + 2) / 3)          # the paper's learning-rate scaling
-
-    ``generate``: ``z ~ N(0, I)`` (one ``rng.standard_normal((lambda, N))`` draw),
-    ``x_k = m + sigma D z_k``.  ``update`` (genomes read from the population,
-    ``y_i = (x_i:lambda - m) / sigma`` for the mu best, ``<y> = sum w_i y_i``)::
-
-        m   <- m + sigma <y>
-        p_s <- (1 - c_s) p_s + sqrt(c_s (2 - c_s) mu_eff) <y> / D
-        h_s  = |p_s| / sqrt(1 - (1 - c_s)^(2 (g + 1))) / chi_N < 1.4 + 2 / (N + 1)
-        p_c <- (1 - c_c) p_c + h_s sqrt(c_c (2 - c_c) mu_eff) <y>
-        c   <- (1 - c_cov_sep) c + c_cov_sep / mu_cov (p_c^2 + (1 - h_s) c_c (2 - c_c) c)
-                 + c_cov_sep (1 - 1/mu_cov) sum w_i y_i^2
-        sigma <- sigma exp(c_s / d_s (|p_s| / chi_N - 1));  D = sqrt(c);  g <- g + 1
-
-    with ``chi_N = sqrt(N) (1 - 1/(4N) + 1/(21 N^2))``.  ``end_epoch`` does nothing.
+    CMA-ES restricted to a diagonal covariance ``C = diag(c)``: O(N) memory and
+    work per sample, for genomes of thousands of genes.  DEAP's defaults for the
+    shared constants; the covariance learning rate is the paper's
+    ``c_cov_sep = min(1, c_cov (N + 2) / 3)`` with ``mu_cov = mu_eff``.  ``generate``
+    draws ``x_k = m + sigma sqrt(c) z_k`` (one ``rng.standard_normal((lambda, N))``);
+    ``update`` reads the genomes of the mu best (``y_i = (x_i - m) / sigma``) and
+    adapts ``m``, the paths ``p_s`` (scaled by ``1 / sqrt(c)``) and ``p_c``, ``c``
+    (rank one and rank mu) and ``sigma`` (path length) as in the paper.
     """
 
-    kind = "sep_cmaes"
-    DEFAULTS = DEFAULTS
+    name = "sep-cma"
+    State = SepCMAState
 
-    def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, *,
-                 popsize: int = DEFAULTS["popsize"], sigma: float = DEFAULTS["sigma"]) -> None:
-        popsize = _int_param("popsize", popsize, 0)
-        if popsize == 1:
-            raise ValueError("popsize must be 0 (default 4 + 3 ln N) or an integer >= 2, got 1")
-        self.popsize = popsize
-        self.sigma_init = _float_param("sigma", sigma, low=0.0, low_open=True)
-        self.centroid: np.ndarray = _centroid(centroid)
-        self.rng: np.random.Generator = np.random.default_rng(rng)
-        self.sigma = self.sigma_init
-        self.diag_c = np.ones(self.dim)
-        self.pc = np.zeros(self.dim)
-        self.ps = np.zeros(self.dim)
-        self.update_count = 0
-        self._compute_params()
-
-    @property
-    def dim(self) -> int:
-        return int(self.centroid.size)
-
-    def _compute_params(self) -> None:
-        n = self.dim
-        self.lambda_ = self.popsize or _default_lambda(n)
-        self.mu = self.lambda_ // 2
+    def setup(self, dim: int) -> None:
+        super().setup(dim)
+        n = dim
         w = math.log(self.mu + 0.5) - np.log(np.arange(1, self.mu + 1))
         self.weights = w / w.sum()
         self.mueff = float(1.0 / np.sum(self.weights**2))
@@ -271,16 +161,16 @@ class SeparableCMAES:
         self.ccov = min(1.0, ccov * (n + 2.0) / 3.0)
         self.chiN = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n**2))
 
-    def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        z = self.rng.standard_normal((self.lambda_, self.dim))
-        scale = self.sigma * np.sqrt(self.diag_c)
-        return [ind_init(self.centroid + scale * zk) for zk in z]
+    def initial_state(self, centroid: np.ndarray) -> SepCMAState:
+        return SepCMAState(centroid, self.params["sigma"], np.ones(centroid.size), np.zeros(centroid.size),
+                           np.zeros(centroid.size), 0)
 
-    def update(self, population: list, evaluate: Callable | None = None) -> None:
-        if len(population) < self.mu:
-            raise ValueError(f"update() needs at least mu={self.mu} individuals, got {len(population)}")
-        x = _genomes(population, self.dim)
-        best = x[elite_indices(losses_of(population), self.mu)]
+    def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
+        return gaussian_individuals(ind_init, self.rng, self.lambda_, self.centroid, self.sigma * np.sqrt(self.diag_c))
+
+    def update(self, population: list, evaluate: Evaluate | None = None) -> None:
+        x, order = self._mu_best(population)
+        best = x[order[:self.mu]]
         y = (best - self.centroid) / self.sigma
         y_w = self.weights @ y
         d = np.sqrt(self.diag_c)
@@ -296,40 +186,3 @@ class SeparableCMAES:
                        + self.ccov * (1.0 - 1.0 / self.mucov) * rank_mu)
         self.sigma *= math.exp(self.cs / self.damps * (ps_norm / self.chiN - 1.0))
         self.update_count += 1
-
-    def end_epoch(self) -> None:
-        """Nothing: sigma adapts itself."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """Dynamic state and hyperparameters; the derived constants are recomputed on load."""
-        return {
-            "kind": self.kind,
-            "centroid": self.centroid.copy(),
-            "sigma_current": float(self.sigma),
-            "diag_c": self.diag_c.copy(),
-            "pc": self.pc.copy(),
-            "ps": self.ps.copy(),
-            "update_count": int(self.update_count),
-            "popsize": self.popsize,
-            "sigma": self.sigma_init,
-            "rng_state": rng_state_to_json(self.rng),
-        }
-
-    def load_state_dict(self, d: dict[str, Any]) -> None:
-        if d.get("kind", self.kind) != self.kind:
-            raise ValueError(f"state is for strategy {d['kind']!r}, not {self.kind!r}")
-        fresh = type(self)(d["centroid"], 0, popsize=d["popsize"], sigma=d["sigma"])
-        shape = fresh.centroid.shape
-        fresh.sigma = float(d["sigma_current"])
-        fresh.diag_c = np.array(d["diag_c"], dtype=np.float64).reshape(shape)
-        fresh.pc = np.array(d["pc"], dtype=np.float64).reshape(shape)
-        fresh.ps = np.array(d["ps"], dtype=np.float64).reshape(shape)
-        fresh.update_count = int(d["update_count"])
-        fresh.rng = rng_from_json(d["rng_state"])
-        self.__dict__.update(fresh.__dict__)
-
-    @classmethod
-    def from_state_dict(cls, d: dict[str, Any]) -> "SeparableCMAES":
-        obj = cls(d["centroid"], 0, popsize=d["popsize"], sigma=d["sigma"])
-        obj.load_state_dict(d)
-        return obj
