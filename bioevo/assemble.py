@@ -73,7 +73,7 @@ def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Gen
     try:
         return make_strategy(name, centroid, rng, cfg["strategy"][name])
     except ValueError as err:
-        raise ConfigError(f"strategy.{name}: {err}") from None
+        raise ConfigError(str(err)) from None  # the message names strategy.<name>.<key>
 
 
 def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -84,8 +84,8 @@ def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def population_size(strategy: Strategy) -> int:
-    """Individuals per generation (CMA: popsize 0 means DEAP's default lambda)."""
-    return int(getattr(strategy, "lambda_", None) or strategy.popsize)
+    """Individuals per generation (the strategy protocol's ``popsize``)."""
+    return int(strategy.popsize)
 
 
 def available_memory() -> int:

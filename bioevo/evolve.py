@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from deap import base, creator, tools
+from deap import base, tools
 from tqdm import tqdm
 
 from .checkpoint import LoopState, save_checkpoint
@@ -15,12 +15,7 @@ from .data.spikes import SpikeData
 from .errors import RunError
 from .rundir import MetricsLog
 from .scoring import Scorer
-from .strategies.base import Strategy
-
-if not hasattr(creator, "FitnessMin"):
-    creator.create("FitnessMin", base.Fitness, weights=(-1.0,))
-if not hasattr(creator, "Individual"):
-    creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
+from .strategies.base import Strategy, deap_classes
 
 
 def batch_indices(n: int, batch_size: int, seed: int, gen: int) -> np.ndarray:
@@ -71,7 +66,8 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
     per_epoch = len(train_data) // ev["batch_size"]
     eval_every = ev["eval_every"] or per_epoch  # default: once per epoch
     toolbox = base.Toolbox()
-    toolbox.register("generate", strategy.generate, creator.Individual)
+    _, individual = deap_classes()
+    toolbox.register("generate", strategy.generate, individual)
     toolbox.register("update", strategy.update)
     stats = _statistics()
     loop = loop or LoopState(best_genome=strategy.centroid.copy())

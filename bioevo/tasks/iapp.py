@@ -39,7 +39,7 @@ import numpy as np
 
 from ..cli import Parser, fail, non_negative_int, positive_int
 from ..config import ConfigError
-from ..evolve import creator  # the DEAP creator classes, defined once
+from ..strategies.base import deap_classes
 from ..model import ModelSpec, load_model
 from ..neuron import repetitive_firing_threshold, simulate_single
 from ..rundir import claim_run_dir, write_json
@@ -88,7 +88,7 @@ def evolve_current(model: ModelSpec, setup: Setup, seed: int, max_updates: int, 
     silent = 0
     for update in range(max_updates + 1):
         mean = float(es.centroid[0]) * setup.start
-        population = es.generate(creator.Individual)
+        population = es.generate(deap_classes()[1])
         currents = np.array([mean] + [float(ind[0]) * setup.start for ind in population])
         counts = spike_counts(model, currents, setup.window_ms)
         history.append({"update": update, "mean_i_app": mean, "spike_count": int(counts[0])})

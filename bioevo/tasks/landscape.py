@@ -15,7 +15,7 @@ from scipy.optimize import brentq, minimize_scalar
 from .. import resources
 from ..cli import Parser, fail, non_negative_int, positive_int, strategy_list
 from ..config import ConfigError, merge, read_toml
-from ..evolve import creator  # the DEAP creator classes, defined once
+from ..strategies.base import deap_classes
 from ..rundir import claim_run_dir, write_json
 from ..strategies import REGISTRY, make_strategy, strategy_defaults
 
@@ -48,7 +48,7 @@ def run_strategy(name: str, params: dict, start: np.ndarray, steps: int, seed: i
 
     path = [np.asarray(strategy.centroid, dtype=float).copy()]
     for _ in range(steps):
-        population = strategy.generate(creator.Individual)
+        population = strategy.generate(deap_classes()[1])
         losses, accs = evaluate(np.asarray(population))
         for ind, loss, acc in zip(population, losses, accs):
             ind.fitness.values = (float(loss),)
