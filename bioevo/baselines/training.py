@@ -85,14 +85,15 @@ def fit(method: Method, train: SpikeData, val: SpikeData, settings: dict, seed: 
         report: Callable[[str], None] | None = None) -> FitResult:
     """Train on ``train``, select on ``val`` (accuracy, ties by lower loss)."""
     t0 = time.time()
-    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]), optax.adamw(method.lr, weight_decay=method.weight_decay))
+    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]),
+                      optax.adamw(method.lr, weight_decay=method.weight_decay))
 
     @jax.jit  # one compilation, not one per operation
-    def start(key):
+    def initialise(key):
         p = method.init(key)
         return p, opt.init(p)
 
-    params, state = start(jax.random.PRNGKey(seed))
+    params, state = initialise(jax.random.PRNGKey(seed))
 
     @jax.jit
     def step(p, s, x, y):
