@@ -10,7 +10,8 @@ from __future__ import annotations
 #: every method, in table order
 METHODS = ("mlp", "cnn", "rnn", "gru", "snn")
 
-EXTRA_HINT = 'the baselines need the optional extra: pip install "bioevo[baselines]" (JAX, flax, optax)'
+EXTRA_HINT = ('the baselines need the optional extra: pip install "bioevo[baselines]" (".[baselines]" in a checkout; '
+              'JAX on the CPU, flax, optax)')
 
 
 def missing_extra() -> str | None:

@@ -19,6 +19,8 @@ def defaults(cfg: dict) -> dict[str, Any]:
     return {
         "epochs": 150,  # at most; early stopping on the validation split usually ends sooner
         "patience": 30,  # epochs without a better validation result before stopping
+        # stop once validation accuracy reaches this, like the evolved run (its evolve.target_val_accuracy)
+        "target_val_accuracy": float(cfg["evolve"]["target_val_accuracy"]),
         "batch_size": 64,
         "eval_batch_size": 512,
         "clip": 1.0,  # global gradient-norm clip (keeps the vanilla RNN and the SNN stable)
@@ -74,6 +76,8 @@ def resolve_settings(cfg: dict, overrides: list[str]) -> dict[str, Any]:
             table = table[part]
         if not table[key] > 0:
             raise ConfigError(f"{PREFIX}{dotted} must be > 0, got {table[key]}")
+    if not 0 < out["target_val_accuracy"] <= 1:
+        raise ConfigError(f"{PREFIX}target_val_accuracy must be in (0, 1], got {out['target_val_accuracy']}")
     for method in METHODS:
         decays = out[method]["weight_decay"]
         if not decays or any(not isinstance(d, (int, float)) or isinstance(d, bool) or not d >= 0 for d in decays):

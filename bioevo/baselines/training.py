@@ -1,7 +1,8 @@
 """One training loop for every baseline: Adam on softmax cross-entropy over
 shuffled minibatches, the validation split scored after every epoch, the
 best-by-validation parameters kept, early stop after ``patience`` epochs
-without improvement.  The test split is not an argument of :func:`fit`: it
+without improvement or once the validation accuracy reaches the target (the
+evolved run's own stopping rule, so wall times compare).  The test split is not an argument of :func:`fit`: it
 cannot take part in selection; it is scored once, afterwards."""
 from __future__ import annotations
 
@@ -84,14 +85,15 @@ def fit(method: Method, train: SpikeData, val: SpikeData, settings: dict, seed: 
         report: Callable[[str], None] | None = None) -> FitResult:
     """Train on ``train``, select on ``val`` (accuracy, ties by lower loss)."""
     t0 = time.time()
-    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]), optax.adamw(method.lr, weight_decay=method.weight_decay))
+    opt = optax.chain(optax.clip_by_global_norm(settings["clip"]),
+                      optax.adamw(method.lr, weight_decay=method.weight_decay))
 
     @jax.jit  # one compilation, not one per operation
-    def start(key):
+    def initialise(key):
         p = method.init(key)
         return p, opt.init(p)
 
-    params, state = start(jax.random.PRNGKey(seed))
+    params, state = initialise(jax.random.PRNGKey(seed))
 
     @jax.jit
     def step(p, s, x, y):
@@ -118,7 +120,8 @@ def fit(method: Method, train: SpikeData, val: SpikeData, settings: dict, seed: 
         if report is not None:
             report(f"{method.name} epoch {epoch}: train loss {history[-1]['train_loss']:.4f}, "
                    f"val {val_acc:.4f} (best {best.val_accuracy:.4f} at {best.best_epoch})")
-        if not np.isfinite(history[-1]["train_loss"]) or epoch - best.best_epoch >= settings["patience"]:
+        if (not np.isfinite(history[-1]["train_loss"]) or epoch - best.best_epoch >= settings["patience"]
+                or val_acc >= settings["target_val_accuracy"]):
             break
     best.epochs, best.history, best.wall_seconds = len(history), history, time.time() - t0
     return best

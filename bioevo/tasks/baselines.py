@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict:
         from ..baselines.data import evolved_network, image_shape, make_splits
         from ..baselines.runner import check_methods, run_baselines
         from ..baselines.settings import resolve_settings, split_overrides
-        from ..baselines.table import check_same_data, evolved_row, write_table
+        from ..baselines.table import LABELS, check_same_data, evolved_row, write_table
         from ..rundir import claim_run_dir
 
         requested = parse_methods(args.methods)
@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> dict:
             f"({train.n_steps} time steps x {train.n_units} units); each is selected on validation accuracy "
             "only (ties: lower validation loss) and its kept parameters are scored once on test.",
             *notes,
+            *(f"{LABELS[name]}: {r['architecture']}; AdamW lr {r['lr']:g}, weight decay {r['weight_decay']:g} "
+              f"(chosen on validation from {[c['weight_decay'] for c in r['candidates']]}), batch "
+              f"{settings['batch_size']}, gradient clip {settings['clip']:g}, kept epoch {r['best_epoch']} of "
+              f"{r['epochs']}" for name, r in rows.items()),
         ]
         import flax
         import optax
