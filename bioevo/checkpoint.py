@@ -5,7 +5,6 @@ config is stored too, so a resume can refuse a config.toml edited since."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import h5py
 import numpy as np
 
 from .config import ConfigError
-from .rundir import atomic_path
+from .rundir import write_hdf5
 from .strategies.base import read_state, write_state
 
 CHECKPOINT = "checkpoint.h5"
@@ -33,18 +32,15 @@ class LoopState:
 
 
 def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState, config: dict | None = None) -> None:
-    with atomic_path(run_dir / CHECKPOINT) as tmp:
-        with h5py.File(tmp, "w") as f:
-            write_state(f.create_group("strategy"), strategy_state)
-            scalars = {k: v for k, v in asdict(loop).items() if k != "best_genome"}
-            f.attrs["loop"] = json.dumps(scalars)
-            if config is not None:
-                f.attrs["config"] = json.dumps(config)
-            if loop.best_genome is not None:
-                f.create_dataset("best_genome", data=loop.best_genome)
-            f.flush()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+    def fill(f: h5py.File) -> None:
+        write_state(f.create_group("strategy"), strategy_state)
+        f.attrs["loop"] = json.dumps({k: v for k, v in asdict(loop).items() if k != "best_genome"})
+        if config is not None:
+            f.attrs["config"] = json.dumps(config)
+        if loop.best_genome is not None:
+            f.create_dataset("best_genome", data=loop.best_genome)
+
+    write_hdf5(run_dir / CHECKPOINT, fill, sync=True)
 
 
 def load_checkpoint(run_dir: Path) -> tuple[dict, LoopState]:

@@ -5,7 +5,6 @@ metrics, the best genome, figures and ``summary.json`` (written last: it marks
 a finished run)."""
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,7 +138,7 @@ def _remove_new_run(out: Path) -> None:
 def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[dict] = ()) -> RunResult:
     cfg = parts.cfg
     metrics = MetricsLog(out / "metrics.csv", rows)
-    print(f"run directory: {out}", file=sys.stderr, flush=True)
+    print(f"run directory: {out}", flush=True)
     result = train(cfg, parts.splits, parts.scorer, parts.strategy, cfg["evolve"]["seed"], metrics, out, loop)
     t_finish = time.time()
     test = parts.splits["test"]

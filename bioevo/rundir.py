@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import json
 import math
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import h5py
 import numpy as np
@@ -104,6 +105,20 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
+def write_hdf5(path: Path, fill: Callable[[h5py.File], None], sync: bool = False) -> None:
+    """Build an HDF5 file in memory with ``fill(f)``, then write its bytes
+    atomically: a full disk then fails in one plain write (a clear ENOSPC)
+    instead of deep inside HDF5, which cannot report it cleanly."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(buffer.getbuffer())
+        out.flush()
+        if sync:
+            os.fsync(out.fileno())
+
+
 def json_safe(data: Any) -> Any:
     """``data`` with non-finite floats as ``None`` (JSON has no NaN or infinity)."""
     if isinstance(data, dict):
@@ -189,13 +204,15 @@ class MetricsLog:
 def save_genome(path: Path, genome: np.ndarray, layout: GenomeLayout, cfg: dict, model_toml: str,
                 attrs: dict | None = None) -> None:
     """HDF5 with the genome, its layout and the run's config and model file."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    def fill(f: h5py.File) -> None:
         f.create_dataset("genome", data=np.asarray(genome, dtype=np.float64))
         f.attrs["layout"] = json.dumps(layout.to_dict())
         f.attrs["config"] = json.dumps(cfg)
         f.attrs["model_toml"] = model_toml
         for k, v in (attrs or {}).items():
             f.attrs[k] = v
+
+    write_hdf5(path, fill)
 
 
 def load_genome(path: str | Path) -> tuple[np.ndarray, GenomeLayout, dict, str]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bioevo.config import resolve_config
-from bioevo.assemble import make_layout
+from bioevo.assemble import assemble
 from bioevo.genome import build_layout
 from bioevo.model import load_model
 from bioevo.report.competition import binned_pool_rates, plot_pool_rates, pool_rate_figure, pool_rates
@@ -171,7 +171,7 @@ def test_binned_pool_rates():
 def test_preset_resolves_and_figure_from_run_dir(model, tmp_path):
     cfg = resolve_config("competition-2", ["data.split=[20, 5, 5]", "evolve.batch_size=8"])
     assert cfg["model"]["name"] == "competition" and cfg["fitness"]["loss"] == "membrane_hinge"
-    lay = make_layout(cfg, model)
+    lay = assemble(cfg, build_evaluator=False).layout
     assert {s.name for s in lay.segments} >= {"p.exc.tau_mem", "p.exc.v_th", "w.exc_exc"}
     genome = lay.initial(np.random.default_rng(0))
     save_genome(tmp_path / "best_genome.h5", genome, lay, cfg, open(model.source).read())

@@ -16,6 +16,8 @@ import pytest
 
 from bioevo.checkpoint import CHECKPOINT, load_checkpoint
 
+from strategy_testing import assert_same_state
+
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--backend", "runtime", "--quiet", "--set", "data.split=[48, 8, 8]", "--set", "evolve.batch_size=16",
         "--set", "evolve.generations=24", "--set", "evolve.eval_every=2", "--set", "model.hidden=8"]
@@ -57,8 +59,7 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path, strategy, extra)
     assert sa["test"] == sb["test"] and sa["val"] == sb["val"] and sa["generations"] == sb["generations"]
     state_a, _ = load_checkpoint(whole)
     state_b, _ = load_checkpoint(killed)
-    for key, value in state_a.items():
-        np.testing.assert_array_equal(np.asarray(value), np.asarray(state_b[key]), err_msg=key)
+    assert_same_state(state_a, state_b)
     rows = {d: list(csv.DictReader(open(d / "metrics.csv"))) for d in (whole, killed)}
     assert [int(r["gen"]) for r in rows[killed]] == list(range(sa["generations"]))
     for ra, rb in zip(rows[whole], rows[killed]):
