@@ -7,7 +7,6 @@ Bad input stops with one line (exit 2) before anything is written."""
 from __future__ import annotations
 
 import logging
-import sys
 
 from ..cli import Parser, non_negative_int, run_command
 from ..config import ConfigError, presets
