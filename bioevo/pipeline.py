@@ -55,6 +55,7 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
     if progress is not None:
         cfg["evolve"]["progress"] = progress
     parts = assemble(cfg)
+    existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
     out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
     lock = RunLock(out).acquire()
     try:
@@ -63,7 +64,7 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
             return _train_and_finish(parts, out, None, resumed=False)
         except BaseException as err:
             if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
-                _remove_new_run(out)
+                _remove_new_run(out, keep_folder=existed)
                 if isinstance(err, KeyboardInterrupt):
                     raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
             elif isinstance(err, KeyboardInterrupt):
@@ -125,14 +126,15 @@ def _same_config(out: Path, saved: dict, cfg: dict) -> None:
                               f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")
 
 
-def _remove_new_run(out: Path) -> None:
+def _remove_new_run(out: Path, keep_folder: bool) -> None:
     """Remove what a run that never reached its first checkpoint wrote (only its own files)."""
     for name in ("config.toml", "metrics.csv", "metrics.csv.tmp", "config.toml.tmp", LOCK):
         (out / name).unlink(missing_ok=True)
-    try:
-        out.rmdir()  # only if empty: never delete what someone else put there
-    except OSError:
-        pass
+    if not keep_folder:
+        try:
+            out.rmdir()  # only if empty: never delete what someone else put there
+        except OSError:
+            pass
 
 
 def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[dict] = ()) -> RunResult:
