@@ -4,7 +4,6 @@ and the compiled evaluator.  Whatever bad input can break breaks here, as a
 one-line :class:`ConfigError`, so a failed start never leaves a stub run."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from .config import ConfigError
 from . import data as data_sets
+from .data.kinds import available_memory
 from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model
@@ -86,21 +86,6 @@ def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
 def population_size(strategy: Strategy) -> int:
     """Individuals per generation (the strategy protocol's ``popsize``)."""
     return int(strategy.popsize)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (MemAvailable), or a large number if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return 1 << 62
 
 
 def memory_estimate(cfg: dict, layout: GenomeLayout, population: int, n_steps: int, trace: bool) -> dict[str, int]:

@@ -69,3 +69,10 @@ def test_bad_model_and_existing_out(tmp_path, capsys):
         main(["--model", "lif", "--out", str(tmp_path / "taken")])
     assert err.value.code == 2 and (tmp_path / "taken" / "mine.txt").read_text() == "keep"
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_run_that_never_silences_the_neuron_says_so(tmp_path, capsys):
+    summary = main(["--model", "lif", "--updates", "1", "--out", str(tmp_path / "short"), "--quiet"])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary["bifurcation_update"] is None and "None" not in line
+    assert "the neuron still fired repetitively after 1 updates" in line

@@ -324,6 +324,7 @@ HOSTILE = [
     (T, lambda d: ["--set", "fitness.margin=nan"], "fitness.margin must be a finite number"),
     (T, lambda d: ["--set", "genome.init_spread=nan"], "genome.init_spread must be a finite number"),
     (T, lambda d: ["--set", "genome.init_spread=0"], "genome.init_spread must be > 0"),
+    (T, lambda d: ["--set", "data.n_steps=10000000"], "more than the memory available"),
     (T, lambda d: ["--set", "model.params.hidden.v_th=inf"], "model.params.hidden.v_th must be a finite number"),
     (T, lambda d: ["--set", "evolve.target_val_accuracy=nan"], "evolve.target_val_accuracy"),
     (T, lambda d: ["--set", 'run.name="../../x"'], "run.name '../../x' must be a plain folder name"),

@@ -39,9 +39,28 @@ RANDMAN_DEFAULTS: dict[str, Any] = {"n_classes": 2, "n_units": 30, "dim_manifold
                                     "split": [800, 100, 100], "nb_spikes": 1, "seed": None}
 
 
+def available_memory() -> int:
+    """Bytes available to a new allocation (MemAvailable; a large number where unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 62
+
+
 def load_randman(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
     """Randman as the training loop has always made it: seed None = the run's seed."""
     seed = data["seed"] if data["seed"] is not None else run_seed
+    try:
+        raster_bytes = data["n_classes"] * sum(data["split"]) * data["n_steps"] * data["n_units"] * data["nb_spikes"]
+    except TypeError:
+        raster_bytes = 0  # malformed keys: make_randman names them
+    if raster_bytes > 0.8 * available_memory():
+        raise DataError(f"the Randman rasters would take {raster_bytes / 2**30:.1f} GiB, more than the memory "
+                        "available; lower data.n_steps, data.split or data.n_units")
     try:
         return make_randman(RandmanConfig(
             n_classes=data["n_classes"], n_units=data["n_units"], dim_manifold=data["dim_manifold"],
