@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+from scipy.stats import rankdata
 
 from .base import Evaluate, Param, Strategy, adam_update, losses_of, matching_genomes, mirrored_noise
 
@@ -18,15 +19,26 @@ POPSIZE = Param("popsize", 64, "individuals per generation (even when mirrored)"
 MIRRORED = Param("mirrored", True, "antithetic pairs +eps, -eps")
 
 
-def compute_centered_ranks(losses: np.ndarray) -> np.ndarray:
+TIES = ("position", "average")
+
+
+def compute_centered_ranks(losses: np.ndarray, ties: str = "position") -> np.ndarray:
     """Ranks mapped linearly to [-0.5, 0.5]: smallest value -> -0.5, largest -> +0.5
-    (Salimans et al. 2017); ties get distinct ranks by position; one element gives 0."""
+    (Salimans et al. 2017); one element gives 0.  Equal values get distinct ranks
+    by position (``ties="position"``, what training uses) or share their average
+    rank (``"average"``, so that a tie carries no signal: the I_app demo's spike
+    counts)."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {', '.join(TIES)}, got {ties!r}")
     x = np.asarray(losses, dtype=np.float64).ravel()
     n = x.size
     if n < 2:
         return np.zeros(n)
-    ranks = np.empty(n, dtype=np.float64)
-    ranks[np.argsort(x, kind="stable")] = np.arange(n, dtype=np.float64)
+    if ties == "average":
+        ranks = rankdata(x, method="average") - 1.0
+    else:
+        ranks = np.empty(n, dtype=np.float64)
+        ranks[np.argsort(x, kind="stable")] = np.arange(n, dtype=np.float64)
     return ranks / (n - 1) - 0.5
 
 
@@ -96,9 +108,10 @@ class OpenAIES(AdamES):
         Param("weight_decay", 0.0, "decoupled (AdamW) weight decay", ge=0),
     )
     beta1, beta2 = 0.9, 0.999
+    ties = "position"  # of equal losses, see compute_centered_ranks (a subclass may choose "average")
 
     def gradient(self, losses: np.ndarray) -> np.ndarray:
-        return -compute_centered_ranks(losses) @ self.noise / (len(losses) * self.sigma)
+        return -compute_centered_ranks(losses, self.ties) @ self.noise / (len(losses) * self.sigma)
 
     def step(self, direction: np.ndarray) -> np.ndarray:
         return self.centroid + self.lr * direction - self.lr * self.weight_decay * self.centroid
