@@ -10,14 +10,16 @@ numpy call.
 
 A *readout* turns what the simulator recorded into one score per class
 ``(P, B, O)``, higher meaning more evidence for that class; predictions are its
-argmax (ties go to the lowest class index).  ``READOUTS`` and ``LOSSES`` say
-what each readout and loss reads: statistics tracked inside the simulation
-(max, final value, sum), the full trace (costs about 2x), or the readout
-layer's spikes (only models whose readout layer spikes have those).
+argmax (ties go to the lowest class index).  ``READOUT_REGISTRY`` and
+``LOSSES`` are the one place that says what each readout and loss reads
+(``RECORDED``): statistics tracked inside the simulation (max, final value,
+sum), the full trace (costs about 2x), or the readout layer's spikes (only
+models whose readout layer spikes have those).  A new readout or loss is one
+entry there; the scorer and what the simulation records follow from it.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -32,6 +34,11 @@ __all__ = [
     "accuracy",
     "predictions",
     "l2_penalty",
+    "scores_of",
+    "loss_values",
+    "recorded_input",
+    "RECORDED",
+    "READOUT_REGISTRY",
     "READOUTS",
     "SPIKE_INPUTS",
     "LOSSES",
@@ -128,47 +135,84 @@ def smoothness_penalty(trace: np.ndarray, weight: float) -> np.ndarray:
     return float(weight) * np.mean(np.diff(trace, axis=2) ** 2, axis=(1, 2, 3))
 
 
-#: readout name -> what it reads: "vmax", "vfinal", "vsum" (the readout variable's max over
-#: time, value at the last step, sum over the steps, all tracked inside the simulation, no
-#: trace needed), "spike_counts", "first_spikes" (the readout layer's spikes).
-READOUTS: dict[str, str] = {
-    "max": "vmax",  # max over time of the readout variable
-    "final": "vfinal",  # its value at the last step
-    "sum": "vsum",  # its sum over the steps of the sample
-    "spike_count": "spike_counts",  # spikes of each readout neuron in the sample
-    "first_spike": "first_spikes",  # minus the step of its first spike (no spike: minus the sample length)
-}
+#: What the simulation can record from the readout layer, shaped (P, B, ...): "vmax", "vfinal",
+#: "vsum" (P, B, O; the readout variable's max over time, last value and sum over the steps, all
+#: tracked inside the simulation), "trace" (P, B, T, O; costs about 2x) and "spike_counts",
+#: "first_spikes" (P, B, O; the readout layer's spikes, only where that layer spikes).
+#: ``recorded`` dicts passed to :func:`readout_scores` and :func:`loss_values` use these keys.
+RECORDED = ("vmax", "vfinal", "vsum", "trace", "spike_counts", "first_spikes")
 #: what READOUTS and LOSSES read from the readout layer's spikes
 SPIKE_INPUTS = ("spike_counts", "first_spikes")
+#: statistics that can also be computed from the trace when it was recorded instead
+_FROM_TRACE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "vmax": lambda trace: trace.max(axis=2),
+    "vfinal": lambda trace: trace[:, :, -1, :],
+    "vsum": lambda trace: trace.sum(axis=2),
+}
+
+
+class Readout(NamedTuple):
+    """How per-class scores (P, B, O) come from what was recorded: ``sign * recorded[reads]``."""
+
+    reads: str  # a key of RECORDED
+    sign: float
+    doc: str
+
+
+class Loss(NamedTuple):
+    """A loss function and what it reads: a key of RECORDED, or "readout" (the configured readout's scores)."""
+
+    fn: Callable[..., np.ndarray]
+    reads: str
+    takes_margin: bool
+
+
+#: The one registry of readouts (``fitness.readout``): name -> what it reads and how it scores.
+READOUT_REGISTRY: dict[str, Readout] = {
+    "max": Readout("vmax", 1.0, "max over time of the readout variable"),
+    "final": Readout("vfinal", 1.0, "its value at the last step"),
+    "sum": Readout("vsum", 1.0, "its sum over the steps of the sample"),
+    "spike_count": Readout("spike_counts", 1.0, "spikes of each readout neuron in the sample"),
+    "first_spike": Readout("first_spikes", -1.0, "minus the step of its first spike (none: minus the sample length)"),
+}
+#: readout name -> what it reads (a view of READOUT_REGISTRY)
+READOUTS: dict[str, str] = {name: r.reads for name, r in READOUT_REGISTRY.items()}
+
+
+def recorded_input(recorded: dict[str, Any], name: str, who: str) -> np.ndarray:
+    """``recorded[name]`` as float64, computed from the trace when only that was recorded."""
+    data = recorded.get(name)
+    if data is None and name in _FROM_TRACE and recorded.get("trace") is not None:
+        data = _FROM_TRACE[name](np.asarray(recorded["trace"], dtype=np.float64))
+    if data is None:
+        raise ValueError(f"{who} needs '{name}', which the simulation did not record")
+    return np.asarray(data, dtype=np.float64)
 
 
 def readout_scores(kind: str, vmax: np.ndarray | None = None, trace: np.ndarray | None = None,
                    spike_counts: np.ndarray | None = None, first_spike: np.ndarray | None = None,
                    vfinal: np.ndarray | None = None, vsum: np.ndarray | None = None) -> np.ndarray:
-    """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUTS``); higher is stronger.
+    """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUT_REGISTRY``); higher is stronger.
 
     "final" and "sum" take the tracked ``vfinal`` / ``vsum`` (P, B, O), else
     compute them from ``trace`` (P, B, T, O).  ``first_spike`` holds the step of
     each readout neuron's first spike within the sample, the sample's number of
-    steps where it did not spike (as the evaluator records it); the score is its negative, so the earliest spike wins and a
-    silent neuron scores lowest.
+    steps where it did not spike (as the evaluator records it); the score is its
+    negative, so the earliest spike wins and a silent neuron scores lowest.
     """
-    if trace is not None:
-        trace = np.asarray(trace, dtype=np.float64)
-        if vfinal is None:
-            vfinal = trace[:, :, -1, :]
-        if vsum is None:
-            vsum = trace.sum(axis=2)
-    need = {"max": vmax, "final": vfinal, "sum": vsum, "spike_count": spike_counts, "first_spike": first_spike}
-    if kind not in need:
-        raise ValueError(f"unknown readout {kind!r}; allowed: {', '.join(READOUTS)}")
-    data = need[kind]
-    if data is None:
-        raise ValueError(f"readout {kind!r} needs data the simulation did not record")
-    data = np.asarray(data, dtype=np.float64)
+    return scores_of(kind, {"vmax": vmax, "trace": trace, "spike_counts": spike_counts,
+                            "first_spikes": first_spike, "vfinal": vfinal, "vsum": vsum})
+
+
+def scores_of(kind: str, recorded: dict[str, Any]) -> np.ndarray:
+    """Per-class scores ``(P, B, O)`` of readout ``kind`` from a ``recorded`` dict (keys: RECORDED)."""
+    if kind not in READOUT_REGISTRY:
+        raise ValueError(f"unknown readout {kind!r}; allowed: {', '.join(READOUT_REGISTRY)}")
+    readout = READOUT_REGISTRY[kind]
+    data = recorded_input(recorded, readout.reads, f"readout {kind!r}")
     if data.ndim != 3:
         raise ValueError(f"readout {kind!r}: data must have shape (P, B, O), got {data.shape}")
-    return -data if kind == "first_spike" else data
+    return data if readout.sign == 1.0 else readout.sign * data
 
 
 def predictions(scores: np.ndarray) -> np.ndarray:
@@ -194,25 +238,30 @@ def l2_penalty(genomes: np.ndarray, weight: float) -> np.ndarray:
     return float(weight) * np.mean(genomes**2, axis=1)
 
 
-LossFn = Callable[..., np.ndarray]
-
-#: name -> (loss function, what it reads): "trace" (P, B, T, O), "vfinal" (P, B, O, the
-#: last step) and "spike_counts" (P, B, O, the readout layer's) take ``margin``; "vmax"
-#: (P, B, O) is the max over time; "readout" is the scores of the configured readout.
-#: Only what the loss and the readout read is recorded (the trace costs about 2x).
-LOSSES: dict[str, tuple[LossFn, str]] = {
-    "membrane_hinge": (membrane_hinge, "trace"),
-    "final_step_hinge": (final_step_hinge, "vfinal"),
-    "max_cross_entropy": (max_cross_entropy, "vmax"),
-    "cross_entropy": (cross_entropy, "readout"),
-    "spike_count_hinge": (spike_count_hinge, "spike_counts"),
+#: The one registry of losses (``fitness.loss``): name -> function, what it reads, whether it takes
+#: ``margin``.  Only what the loss and the readout read is recorded (the trace costs about 2x).
+LOSSES: dict[str, Loss] = {
+    "membrane_hinge": Loss(membrane_hinge, "trace", True),
+    "final_step_hinge": Loss(final_step_hinge, "vfinal", True),
+    "max_cross_entropy": Loss(max_cross_entropy, "vmax", False),
+    "cross_entropy": Loss(cross_entropy, "readout", False),
+    "spike_count_hinge": Loss(spike_count_hinge, "spike_counts", True),
 }
 
 
-def get_loss(name: str) -> tuple[LossFn, str]:
-    """Look up ``(function, what it reads)`` by name; raises ValueError listing allowed names."""
+def get_loss(name: str) -> Loss:
+    """Look up a loss by name; raises ValueError listing allowed names."""
     try:
         return LOSSES[name]
     except (KeyError, TypeError):
         allowed = ", ".join(sorted(LOSSES))
         raise ValueError(f"unknown loss {name!r}; allowed: {allowed}") from None
+
+
+def loss_values(name: str, recorded: dict[str, Any], scores: np.ndarray, labels: np.ndarray,
+                margin: float = 0.0) -> np.ndarray:
+    """Loss ``name`` per individual, shape ``(P,)``, from a ``recorded`` dict (keys: RECORDED) and the
+    configured readout's ``scores`` (what a loss reading "readout" takes)."""
+    loss = get_loss(name)
+    data = scores if loss.reads == "readout" else recorded_input(recorded, loss.reads, f"loss {name!r}")
+    return loss.fn(data, labels, margin=margin) if loss.takes_margin else loss.fn(data, labels)

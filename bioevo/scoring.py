@@ -18,8 +18,9 @@ from .sim.evaluator import PopulationEvaluator, Readouts
 class Scorer:
     """Loss and accuracy of genomes on samples, through one evaluator.
 
-    The loss reads what ``fitness.LOSSES`` says (trace, max over time, last
-    step, the readout's scores or the readout layer's spike counts); predictions and
+    The loss and the readout read what their entries in ``fitness.LOSSES`` and
+    ``fitness.READOUT_REGISTRY`` say (trace, max over time, last step, the
+    readout's scores or the readout layer's spikes); predictions and
     accuracy come from the configured ``readout``; optional L2 on the genome
     and smoothness of the readout trace are added with their weights."""
 
@@ -32,25 +33,21 @@ class Scorer:
     smoothness: float = 0.0
 
     def __post_init__(self) -> None:
-        self.loss_fn, self.loss_input = fitness.get_loss(self.loss_name)
+        fitness.get_loss(self.loss_name)  # an unknown name fails here, not at the first batch
         self.readout_layer = self.evaluator.model.readout_layer
+
+    def recorded(self, r: Readouts) -> dict:
+        """What the evaluator recorded, keyed as ``fitness.RECORDED`` (the readout layer's spikes only)."""
+        spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
+        return {"vmax": r.vmax, "vfinal": r.vfinal, "vsum": r.vsum, "trace": r.trace,
+                "spike_counts": spikes(r.spike_counts), "first_spikes": spikes(r.first_spikes)}
 
     def scores(self, r: Readouts) -> np.ndarray:
         """Per-class scores (P, B, O) of the configured readout."""
-        spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
-        return fitness.readout_scores(self.readout, vmax=r.vmax, trace=r.trace, spike_counts=spikes(r.spike_counts),
-                                      first_spike=spikes(r.first_spikes), vfinal=r.vfinal, vsum=r.vsum)
+        return fitness.scores_of(self.readout, self.recorded(r))
 
     def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        kind = self.loss_input
-        if kind == "trace":
-            loss = self.loss_fn(r.trace, labels, margin=self.margin)
-        elif kind == "vfinal":  # tracked in the simulation, else the trace's last step
-            loss = self.loss_fn(r.vfinal if r.vfinal is not None else r.trace, labels, margin=self.margin)
-        elif kind == "spike_counts":
-            loss = self.loss_fn(r.spike_counts[self.readout_layer], labels, margin=self.margin)
-        else:
-            loss = self.loss_fn(r.vmax if kind == "vmax" else scores, labels)
+        loss = fitness.loss_values(self.loss_name, self.recorded(r), scores, labels, self.margin)
         if self.smoothness:
             loss = loss + fitness.smoothness_penalty(r.trace, self.smoothness)
         return loss
@@ -89,8 +86,7 @@ def recording_needs(fit: dict) -> tuple[bool, bool, tuple[str, ...]]:
     """What a ``[fitness]`` table needs the simulation to record: (the readout
     trace, the readout layer's spikes, the readout statistics besides the max
     to track inside the simulation: "final", "sum")."""
-    _, loss_input = fitness.get_loss(fit["loss"])
-    reads = {fitness.READOUTS[fit["readout"]], loss_input}
+    reads = {fitness.READOUT_REGISTRY[fit["readout"]].reads, fitness.get_loss(fit["loss"]).reads}
     stats = tuple(name for name in ("final", "sum") if f"v{name}" in reads)
     return ("trace" in reads or fit["smoothness"] > 0, bool(reads & set(fitness.SPIKE_INPUTS)), stats)
 

@@ -97,11 +97,15 @@ def test_l2_penalty():
 def test_registry_and_unknown_loss():
     assert set(F.LOSSES) == {"membrane_hinge", "final_step_hinge", "max_cross_entropy", "cross_entropy",
                              "spike_count_hinge"}
-    fn, reads = F.get_loss("max_cross_entropy")
-    assert fn is F.max_cross_entropy and reads == "vmax"
-    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace")
-    assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts")
-    assert F.get_loss("final_step_hinge") == (F.final_step_hinge, "vfinal")  # tracked, no trace needed
+    fn, reads, takes_margin = F.get_loss("max_cross_entropy")
+    assert fn is F.max_cross_entropy and reads == "vmax" and not takes_margin
+    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace", True)
+    assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts", True)
+    assert F.get_loss("final_step_hinge") == (F.final_step_hinge, "vfinal", True)  # tracked, no trace needed
+    assert F.get_loss("cross_entropy") == (F.cross_entropy, "readout", False)
+    # every readout and loss reads something the simulation can record (or the readout's scores)
+    assert {r.reads for r in F.READOUT_REGISTRY.values()} <= set(F.RECORDED)
+    assert {loss.reads for loss in F.LOSSES.values()} <= set(F.RECORDED) | {"readout"}
     assert F.READOUTS == {"max": "vmax", "final": "vfinal", "sum": "vsum", "spike_count": "spike_counts",
                           "first_spike": "first_spikes"}
     with pytest.raises(ValueError, match="unknown loss 'nope'; allowed: .*membrane_hinge"):
@@ -164,6 +168,33 @@ def test_readouts_hand_computed():
     assert F.predictions(np.zeros((1, 1, 3)))[0, 0] == 0  # ties (e.g. all silent): the lowest class
 
 
+def test_loss_values_read_what_the_registry_says():
+    labels = np.array([1])
+    rec = {"trace": TRACE, "vmax": TRACE.max(axis=2)}
+    np.testing.assert_array_equal(F.loss_values("membrane_hinge", rec, None, labels, 0.5),
+                                  F.membrane_hinge(TRACE, labels, margin=0.5))
+    # the final-step hinge from the trace alone equals it from the tracked last step
+    tracked = F.loss_values("final_step_hinge", {"vfinal": TRACE[:, :, -1, :]}, None, labels, 0.5)
+    np.testing.assert_array_equal(F.loss_values("final_step_hinge", rec, None, labels, 0.5), tracked)
+    np.testing.assert_allclose(tracked, [(max(0, 3.0 - 1.0 + 0.5) + max(0, 2.8 - 1.0 + 0.5)) / 2])
+    scores = F.scores_of("sum", rec)
+    np.testing.assert_array_equal(F.loss_values("cross_entropy", rec, scores, labels),
+                                  F.cross_entropy(scores, labels))
+    with pytest.raises(ValueError, match="loss 'spike_count_hinge' needs 'spike_counts', which the simulation"):
+        F.loss_values("spike_count_hinge", rec, None, labels)
+    with pytest.raises(ValueError, match="readout 'first_spike' needs 'first_spikes'"):
+        F.scores_of("first_spike", rec)
+
+
+def test_a_new_readout_is_one_registry_entry(monkeypatch):
+    """Scoring and what the simulation records follow from the entry alone."""
+    from bioevo.scoring import recording_needs
+    monkeypatch.setitem(F.READOUT_REGISTRY, "neg_final", F.Readout("vfinal", -1.0, "test only"))
+    np.testing.assert_array_equal(F.scores_of("neg_final", {"trace": TRACE}), [[[-3.0, -1.0, -2.8]]])
+    fit = {"readout": "neg_final", "loss": "cross_entropy", "smoothness": 0.0}
+    assert recording_needs(fit) == (False, False, ("final",))
+
+
 def test_tracked_final_and_sum_take_precedence_over_the_trace():
     vfinal, vsum = np.array([[[9.0, 0.0, 1.0]]]), np.array([[[0.0, 1.0, 7.0]]])
     np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE, vfinal=vfinal), vfinal)
@@ -177,7 +208,7 @@ def test_tracked_final_and_sum_take_precedence_over_the_trace():
 def test_readout_errors_name_the_problem():
     with pytest.raises(ValueError, match="unknown readout 'mean'; allowed: max, final, sum, spike_count, first_spike"):
         F.readout_scores("mean", vmax=np.zeros((1, 1, 2)))
-    with pytest.raises(ValueError, match="readout 'final' needs data the simulation did not record"):
+    with pytest.raises(ValueError, match="readout 'final' needs 'vfinal', which the simulation did not record"):
         F.readout_scores("final", vmax=np.zeros((1, 1, 2)))
 
 
