@@ -277,7 +277,7 @@ class PopulationEvaluator:
             raw = self._read(self.net.max_monitor.variables[READOUT_MAX], k).reshape(-1, Pw * O)
             vmax.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
             for name, values in stats.items():  # recorded with the max, at every sample boundary
-                raw = self._read(self.net.max_monitor.variables[READOUT_STATS[name]], k).reshape(-1, Pw * O)
+                raw = self._read(self.net.max_monitor.variables[READOUT_STATS[name].variable], k).reshape(-1, Pw * O)
                 values.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
             ok = np.ones((Pw, B), dtype=bool)
             for name, mon in self.net.state_checks.items():

@@ -19,9 +19,25 @@ import numpy as np
 from ..model import ModelSpec
 
 READOUT_MAX = "readout_max"
+
+
+@dataclass(frozen=True)
+class TrackedStat:
+    """How a statistic of the readout variable ``{v}`` is tracked inside Brian2: the variable that
+    holds it, the code run at the end of every input step, the code run at every sample start."""
+
+    variable: str
+    update: str
+    reset: str = ""
+
+
 #: statistics of the readout variable that can be tracked inside the simulation besides the max
-#: (``readout_stats``): name -> Brian2 variable, recorded with the max at every sample boundary
-READOUT_STATS = {"final": "readout_final", "sum": "readout_sum"}
+#: (``readout_stats``; ``fitness.RECORDED`` calls them "vfinal" and "vsum"), recorded with the max
+#: at every sample boundary
+READOUT_STATS: dict[str, TrackedStat] = {
+    "final": TrackedStat("readout_final", "readout_final = {v}"),
+    "sum": TrackedStat("readout_sum", "readout_sum += {v}", "readout_sum = 0"),
+}
 
 
 @dataclass
@@ -77,7 +93,8 @@ def build_network(
     unknown = set(readout_stats) - set(READOUT_STATS)
     if unknown:
         raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(READOUT_STATS)}")
-    stats = [READOUT_STATS[name] for name in sorted(readout_stats)]
+    tracked = [READOUT_STATS[name] for name in sorted(readout_stats)]
+    stats = [stat.variable for stat in tracked]
     dt = model.dt * b2.ms
     step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
@@ -109,14 +126,11 @@ def build_network(
             group.run_regularly(f"{READOUT_MAX} = clip({model.readout_variable}, {READOUT_MAX}, inf)",
                                 when="groups", order=2, name=f"{layer.name}_track_max")
             reset = "; ".join(filter(None, [reset, f"{READOUT_MAX} = -inf"]))
-            if stats:
-                var = model.readout_variable
-                code = {"readout_final": f"readout_final = {var}", "readout_sum": f"readout_sum += {var}"}
+            if tracked:
                 # at the end of every input step, as the trace monitor samples
-                group.run_regularly("\n".join(code[name] for name in stats), dt=step, when="end",
-                                    name=f"{layer.name}_track_stats")
-                if "readout_sum" in stats:
-                    reset += "; readout_sum = 0"
+                group.run_regularly("\n".join(stat.update.format(v=model.readout_variable) for stat in tracked),
+                                    dt=step, when="end", name=f"{layer.name}_track_stats")
+                reset = "; ".join(filter(None, [reset, *(stat.reset for stat in tracked)]))
         if reset:
             group.run_regularly(reset, dt=sample_dt, when="start", name=f"{layer.name}_sample_reset")
         groups[layer.name] = group
