@@ -68,12 +68,15 @@ def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None
         raise ConfigError(str(err)) from None
 
 
-def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> Strategy:
+def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator,
+                             layout: GenomeLayout | None = None) -> Strategy:
+    """The configured strategy at ``centroid``; with ``layout``, its genes' step scales from ``[genome.scale]``."""
     name = cfg["strategy"]["name"]
     try:
-        return make_strategy(name, centroid, rng, cfg["strategy"][name])
+        scale = None if layout is None else layout.step_scales(cfg["genome"].get("scale"))
+        return make_strategy(name, centroid, rng, cfg["strategy"][name], scale)
     except ValueError as err:
-        raise ConfigError(str(err)) from None  # the message names strategy.<name>.<key>
+        raise ConfigError(str(err)) from None  # the message names strategy.<name>.<key> or genome.scale.<key>
 
 
 def seeded_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -137,7 +140,7 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
                           f"({n_train} samples); allowed: 1..{n_train}")
     layout = make_layout(cfg, model, task_sizes(cfg, splits))
     rng = seeded_streams(cfg["evolve"]["seed"])
-    strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"])
+    strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"], layout)
     parts = Parts(cfg, model, layout, splits, strategy)
     if build_evaluator:
         from .scoring import recording_needs

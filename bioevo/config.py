@@ -31,6 +31,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weight_gain": {}, "evolve": [], "heterogeneous": [],  # weight_gain: per synapse group, over the model file's gain
         "per_neuron": True,
         "init": "homogeneous", "init_spread": 0.5773502691896258,
+        # step scales of the strategy by kind of segment (bioevo.genome.SCALE_DEFAULTS)
+        "scale": {"weights": 1.0, "per_neuron": 1.0, "shared": 1.0},
     },
     "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
