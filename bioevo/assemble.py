@@ -68,10 +68,22 @@ def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None
         raise ConfigError(str(err)) from None
 
 
-def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator) -> Strategy:
-    name = cfg["strategy"]["name"]
+def step_scales(cfg: dict, layout: GenomeLayout) -> np.ndarray:
+    """The step scale of every gene of ``layout`` from the config's ``[genome.scale]``."""
     try:
-        return make_strategy(name, centroid, rng, cfg["strategy"][name])
+        return layout.step_scales(cfg["genome"].get("scale"))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None  # the message names genome.scale.<key>
+
+
+def make_configured_strategy(cfg: dict, centroid: np.ndarray, rng: np.random.Generator,
+                             layout: GenomeLayout | None = None) -> Strategy:
+    """The configured strategy at ``centroid``; with ``layout``, its genes' step scales from ``[genome.scale]``
+    (without: 1 for every gene)."""
+    name = cfg["strategy"]["name"]
+    scale = None if layout is None else step_scales(cfg, layout)
+    try:
+        return make_strategy(name, centroid, rng, cfg["strategy"][name], scale)
     except ValueError as err:
         raise ConfigError(str(err)) from None  # the message names strategy.<name>.<key>
 
@@ -129,7 +141,7 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     except ValueError as err:
         raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
     check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
-    make_layout(cfg, model)  # a bad genome table fails before the data is made
+    step_scales(cfg, make_layout(cfg, model))  # a bad genome table fails before the data is made
     splits = make_dataset(cfg)
     n_train = len(splits["train"])
     if cfg["evolve"]["batch_size"] > n_train:
@@ -137,7 +149,7 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
                           f"({n_train} samples); allowed: 1..{n_train}")
     layout = make_layout(cfg, model, task_sizes(cfg, splits))
     rng = seeded_streams(cfg["evolve"]["seed"])
-    strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"])
+    strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"], layout)
     parts = Parts(cfg, model, layout, splits, strategy)
     if build_evaluator:
         from .scoring import recording_needs

@@ -12,6 +12,7 @@ from typing import Any
 from . import resources
 from .data.kinds import DATA_KINDS, RANDMAN_DEFAULTS
 from .fitness import LOSSES, READOUTS
+from .genome import SCALE_DEFAULTS
 from .strategies import REGISTRY, strategy_defaults
 
 
@@ -31,6 +32,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "weight_gain": {}, "evolve": [], "heterogeneous": [],  # weight_gain: per synapse group, over the model file's gain
         "per_neuron": True,
         "init": "homogeneous", "init_spread": 0.5773502691896258,
+        # step scales of the strategy by kind of segment, or by name ("hidden.tau_mem", a synapse group)
+        "scale": dict(SCALE_DEFAULTS),
     },
     "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
@@ -40,7 +43,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
-_FREE_TABLES = {"model.params", "genome.weight_gain"}  # keys checked against the model, not here
+_FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys checked against the model, not here
 _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
@@ -265,11 +268,15 @@ def validate(cfg: dict) -> None:
                               f"({n_train} samples); allowed: 1..{n_train}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
-    for table in ("model.params", "genome.weight_gain"):
+    for table in ("model.params", "genome.weight_gain", "genome.scale"):
         section, name = table.split(".")
         for key, value in cfg[section][name].items():
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                 raise ConfigError(f"{table}.{key} must be a finite number, got {value!r}")
+    for key, value in cfg["genome"]["scale"].items():
+        if not value > 0:
+            raise ConfigError(f"genome.scale.{key} must be a finite number > 0 (a multiplier of the strategy's "
+                              f"sigma and step), got {value!r}")
     for key, value in cfg["model"]["params"].items():
         if key.split(".")[-1].startswith("tau") and value <= 0:
             raise ConfigError(f"model.params.{key} is a time constant and must be > 0, got {value}")

@@ -35,8 +35,10 @@ def strategy_defaults(name: str) -> dict[str, Any]:
     return dict(strategy_class(name).DEFAULTS)
 
 
-def make_strategy(name: str, centroid: np.ndarray, rng: np.random.Generator, params: dict[str, Any]) -> Strategy:
-    return strategy_class(name)(np.asarray(centroid, dtype=np.float64), rng, **params)
+def make_strategy(name: str, centroid: np.ndarray, rng: np.random.Generator, params: dict[str, Any],
+                  scale: np.ndarray | None = None) -> Strategy:
+    """Strategy ``name`` at ``centroid`` with hyperparameters ``params`` and per-gene step scales (None: ones)."""
+    return strategy_class(name)(np.asarray(centroid, dtype=np.float64), rng, scale=scale, **params)
 
 
 def hyperparameter_table() -> str:

@@ -31,7 +31,7 @@ class SimulatedAnnealing(Strategy):
     ``centroid`` is the point ``x`` the Metropolis chain sits on, not the best one.
 
     ``generate``: one ``rng.standard_normal((n, N))`` draw and candidates
-    ``x + step * z``.  While ``x_loss`` is unknown (the first generation, also
+    ``x + step * scale * z``.  While ``x_loss`` is unknown (the first generation, also
     after a checkpoint taken before the first update) candidate 0 is ``x``
     itself and ``n = popsize - 1``; afterwards ``n = popsize``.
 
@@ -82,7 +82,7 @@ class SimulatedAnnealing(Strategy):
         include_x = self.x_loss is None or self.rescore
         z = self.rng.standard_normal((self.popsize - include_x, self.dim))
         rows = [self.centroid.copy()] if include_x else []
-        rows += [self.centroid + self.step * zk for zk in z]
+        rows += [self.centroid + self.step * self.scale * zk for zk in z]
         return [ind_init(r) for r in rows]
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:

@@ -15,6 +15,17 @@ Protocol (``deap.cma.Strategy``'s generate/update, plus what resumable evolution
 A strategy subclasses :class:`Strategy`, declares ``name`` (its registry key),
 ``PARAMS`` and ``State`` (a dataclass of all that changes), and implements
 ``initial_state(centroid)``, ``generate`` and ``update``.
+
+Step scales.  Every strategy also takes ``scale``, one positive number per gene
+(default 1), and behaves as if it searched ``y = x / scale``: every width it
+samples with and every step it takes is multiplied, gene by gene, by ``scale``
+(sigma, Adam's step, the initial spread and velocity clamp of a swarm, the
+initial covariance of CMA, a proposal width, ...).  So a gene with scale 0.1
+moves a tenth as far as one with scale 1, whatever the strategy.  The genome's
+segments give the scales (:meth:`bioevo.genome.GenomeLayout.step_scales`).  The
+scale is kept in ``state_dict`` (a checkpoint without one means 1 everywhere),
+and multiplying by 1.0 is exact, so all-ones scales reproduce a run without them
+bit for bit.
 """
 from __future__ import annotations
 
@@ -126,12 +137,14 @@ class Strategy:
         if "PARAMS" in vars(cls):
             cls.DEFAULTS = {p.name: p.default for p in cls.PARAMS}
 
-    def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, **params: Any) -> None:
+    def __init__(self, centroid: Any, rng: np.random.Generator | int | None = None, *, scale: Any = None,
+                 **params: Any) -> None:
         self.params = self.validate(params)
         self.rng = np.random.default_rng(rng)
         centroid = np.array(centroid, dtype=np.float64).ravel()
         if centroid.size == 0 or not np.all(np.isfinite(centroid)):
             raise ValueError(f"centroid must be a non-empty array of finite numbers, got {show(centroid)}")
+        self.scale = step_scale(scale, centroid.size)
         self.setup(centroid.size)
         self.state = self.initial_state(centroid)
 
@@ -186,7 +199,7 @@ class Strategy:
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, state and rng: arrays, scalars, strings and None only."""
         return copy.deepcopy({"kind": self.name, "params": self.params, "state": vars(self.state),
-                              "rng_state": rng_state_to_json(self.rng)})
+                              "rng_state": rng_state_to_json(self.rng), "scale": self.scale})
 
     def load_state_dict(self, d: dict[str, Any]) -> None:
         """Restore exactly from :meth:`state_dict` (also as read back by :func:`read_state`)."""
@@ -196,6 +209,7 @@ class Strategy:
         self.params = self.validate(dict(d["params"]))
         self.rng = rng_from_json(d["rng_state"])
         self.state = _restore(self.State, d["state"], self.name)
+        self.scale = step_scale(d.get("scale"), self.dim)  # saved before step scales existed: all ones
         self.setup(self.dim)
 
     @classmethod
@@ -203,6 +217,22 @@ class Strategy:
         obj = cls.__new__(cls)
         obj.load_state_dict(d)
         return obj
+
+
+def step_scale(scale: Any, dim: int) -> np.ndarray:
+    """``scale`` as ``dim`` positive finite float64 numbers (None: ones; one number: the same for every gene)."""
+    refuse = ValueError(f"scale must be a finite number > 0 or {dim} of them (one per gene), got {show(scale)}")
+    if scale is None:
+        return np.ones(dim)
+    try:
+        out = np.array(scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise refuse from None
+    if isinstance(scale, (bool, str)) or out.ndim > 1 or out.size not in (1, dim):
+        raise refuse
+    if not np.all(np.isfinite(out)) or np.any(out <= 0):
+        raise refuse
+    return np.broadcast_to(out.ravel(), (dim,)).copy()
 
 
 def _require(d: dict[str, Any], keys: Any, name: str) -> None:
@@ -259,10 +289,11 @@ def matching_genomes(population: list, expected: np.ndarray | None, atol: float)
     return x
 
 
-def breed(rng: np.random.Generator, parents: np.ndarray, n: int, sigma: float,
+def breed(rng: np.random.Generator, parents: np.ndarray, n: int, sigma: float | np.ndarray,
           evaluate: Evaluate) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` offspring ``parents[j % k] + sigma * e_j`` (``e``: one ``rng.standard_normal((n, N))``
-    draw) scored by ``evaluate`` on the current batch: (offspring, e, losses, accuracies)."""
+    """``n`` offspring ``parents[j % k] + sigma * e_j`` (``sigma``: one number or one per gene; ``e``: one
+    ``rng.standard_normal((n, N))`` draw) scored by ``evaluate`` on the current batch: (offspring, e, losses,
+    accuracies)."""
     noise = rng.standard_normal((n, parents.shape[1]))
     offspring = parents[np.arange(n) % len(parents)] + sigma * noise
     result = evaluate(offspring.copy())

@@ -31,13 +31,13 @@ class GaussianState:
 
 
 class DiagonalGaussian(Strategy):
-    """A Gaussian ``N(centroid, diag(std**2))``, ``std = sigma`` in every gene at the start;
+    """A Gaussian ``N(centroid, diag(std**2))``, ``std = sigma * scale`` at the start;
     ``generate`` samples ``popsize`` individuals (one ``rng.standard_normal((popsize, N))`` draw)."""
 
     State = GaussianState
 
     def initial_state(self, centroid: np.ndarray) -> GaussianState:
-        return GaussianState(centroid, np.full(centroid.size, self.params["sigma"]), 0)
+        return GaussianState(centroid, self.params["sigma"] * self.scale, 0)
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
         return gaussian_individuals(ind_init, self.rng, self.popsize, self.centroid, self.std)
@@ -50,9 +50,11 @@ class CrossEntropyMethod(DiagonalGaussian):
     (hand-made populations are fine), with ``a = smoothing``::
 
         mean_E = mean_{k in E} x_k
-        var_E  = mean_{k in E} (x_k - mean_E)**2 + extra_noise   # biased (1/n_elite) estimate
+        var_E  = mean_{k in E} (x_k - mean_E)**2 + extra_noise * scale**2   # biased (1/n_elite)
         mean   <- a * mean_E + (1 - a) * mean
-        std    <- max(sigma_min, a * sqrt(var_E) + (1 - a) * std)   # per dimension
+        std    <- max(sigma_min * scale, a * sqrt(var_E) + (1 - a) * std)   # per dimension
+
+    (``extra_noise`` and ``sigma_min`` are in units of the gene's step scale, like ``sigma``.)
     """
 
     name = "cem"
@@ -79,10 +81,10 @@ class CrossEntropyMethod(DiagonalGaussian):
         n_elite = max(1, int(self.elite_fraction * len(population)))
         elite = x[elite_indices(losses, n_elite)]
         mean_e = elite.mean(axis=0)
-        std_e = np.sqrt(np.mean(np.square(elite - mean_e), axis=0) + self.extra_noise)
+        std_e = np.sqrt(np.mean(np.square(elite - mean_e), axis=0) + self.extra_noise * self.scale**2)
         a = self.smoothing
         self.centroid = a * mean_e + (1.0 - a) * self.centroid
-        self.std = np.maximum(self.sigma_min, a * std_e + (1.0 - a) * self.std)
+        self.std = np.maximum(self.sigma_min * self.scale, a * std_e + (1.0 - a) * self.std)
         self.generation += 1
 
 

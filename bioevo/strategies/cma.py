@@ -67,6 +67,9 @@ class CMAES(AutoPopsize):
     ``cmatrix=C`` (the same eigendecomposition, bit for bit) and sets the
     evolution paths and update count, which its constructor does not take.
 
+    The step scales enter as the initial covariance ``C = diag(scale**2)`` (CMA-ES then
+    behaves as on ``x / scale`` started at ``C = I``).
+
     Cost: ``N x N`` matrices (~96 MB at N = 2000), an O(N^3) eigendecomposition
     per update, O(N^2) checkpoints; for N ~ 2000+ prefer :class:`SeparableCMAES`.
     """
@@ -77,7 +80,7 @@ class CMAES(AutoPopsize):
     def initial_state(self, centroid: np.ndarray) -> CMAState:
         sampler = np.random.RandomState(int(self.rng.integers(2**32)))
         zeros = np.zeros_like(centroid)
-        return CMAState(centroid, self.params["sigma"], np.identity(centroid.size), zeros, zeros.copy(), 0,
+        return CMAState(centroid, self.params["sigma"], np.diag(self.scale**2), zeros, zeros.copy(), 0,
                         rng_state_to_json(sampler))
 
     @property
@@ -140,7 +143,9 @@ class SeparableCMAES(AutoPopsize):
     draws ``x_k = m + sigma sqrt(c) z_k`` (one ``rng.standard_normal((lambda, N))``);
     ``update`` reads the genomes of the mu best (``y_i = (x_i - m) / sigma``) and
     adapts ``m``, the paths ``p_s`` (scaled by ``1 / sqrt(c)``) and ``p_c``, ``c``
-    (rank one and rank mu) and ``sigma`` (path length) as in the paper.
+    (rank one and rank mu) and ``sigma`` (path length) as in the paper.  The step
+    scales are the initial ``c = scale**2``; every update is equivariant to that
+    diagonal rescaling, so this is the algorithm on ``x / scale`` started at ``c = 1``.
     """
 
     name = "sep-cma"
@@ -162,7 +167,7 @@ class SeparableCMAES(AutoPopsize):
         self.chiN = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n**2))
 
     def initial_state(self, centroid: np.ndarray) -> SepCMAState:
-        return SepCMAState(centroid, self.params["sigma"], np.ones(centroid.size), np.zeros(centroid.size),
+        return SepCMAState(centroid, self.params["sigma"], self.scale**2, np.zeros(centroid.size),
                            np.zeros(centroid.size), 0)
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:

@@ -54,8 +54,10 @@ class AdamState:
 class AdamES(Strategy):
     """Fixed-sigma Gaussian ES stepped by bias-corrected Adam (eps 1e-8) along an ascent
     direction that subclasses estimate (:meth:`gradient`).  ``generate``: ``centroid +
-    sigma * eps_k``, one ``rng.standard_normal((popsize, N))`` draw (mirrored: ``(popsize
-    // 2, N)``, rows ``+e0, -e0, +e1, ...``); ``update`` matches the population to it by position.
+    sigma * scale * eps_k``, one ``rng.standard_normal((popsize, N))`` draw (mirrored:
+    ``(popsize // 2, N)``, rows ``+e0, -e0, +e1, ...``); ``update`` matches the population
+    to it by position.  The estimate is taken in units of ``sigma * scale`` and the Adam
+    step is ``lr * scale * direction``: gene k moves about ``lr * scale_k`` per update.
     """
 
     State = AdamState
@@ -73,11 +75,12 @@ class AdamES(Strategy):
             self.noise = mirrored_noise(self.rng, self.popsize, self.dim)
         else:
             self.noise = self.rng.standard_normal((self.popsize, self.dim))
-        return [ind_init(self.centroid + self.sigma * e) for e in self.noise]
+        return [ind_init(self.centroid + self.sigma * self.scale * e) for e in self.noise]
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:
         """One Adam step from the losses of the last generated population (``evaluate`` is not needed)."""
-        matching_genomes(population, None if self.noise is None else self.centroid + self.sigma * self.noise,
+        matching_genomes(population,
+                         None if self.noise is None else self.centroid + self.sigma * self.scale * self.noise,
                          atol=1e-3 * self.sigma)
         grad = self.gradient(losses_of(population))
         self.t += 1
@@ -89,13 +92,13 @@ class AdamES(Strategy):
         raise NotImplementedError
 
     def step(self, direction: np.ndarray) -> np.ndarray:
-        return self.centroid + self.lr * direction
+        return self.centroid + self.lr * (self.scale * direction)
 
 
 class OpenAIES(AdamES):
     """Centred-rank utilities ``u = -compute_centered_ranks(losses)`` (lowest loss
     -> +0.5) give the ascent direction ``g = sum_k u_k eps_k / (n sigma)``; Adam
-    (beta 0.9, 0.999) steps ``centroid += lr m_hat / (sqrt(v_hat) + eps)``, and
+    (beta 0.9, 0.999) steps ``centroid += lr scale m_hat / (sqrt(v_hat) + eps)``, and
     ``weight_decay`` is decoupled (AdamW, on the pre-step centroid):
     ``centroid -= lr weight_decay centroid``."""
 
@@ -114,4 +117,4 @@ class OpenAIES(AdamES):
         return -compute_centered_ranks(losses, self.ties) @ self.noise / (len(losses) * self.sigma)
 
     def step(self, direction: np.ndarray) -> np.ndarray:
-        return self.centroid + self.lr * direction - self.lr * self.weight_decay * self.centroid
+        return self.centroid + self.lr * (self.scale * direction) - self.lr * self.weight_decay * self.centroid

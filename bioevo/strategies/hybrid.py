@@ -9,7 +9,11 @@ count as +inf.
 
     row 0        theta                          (so the mean's loss is known)
     row 1        p, the personal best mean      (re-scored on every batch)
-    rows 2..n-1  theta + sigma_e * eps_k,  eps = rng.standard_normal((n - 2, dim))
+    rows 2..n-1  theta + sigma_e * scale * eps_k,  eps = rng.standard_normal((n - 2, dim))
+
+Widths and steps are per gene in units of ``scale`` (the strategy's step scales,
+:mod:`.base`): samples and offspring ``sigma_e * scale``, the ES step
+``step * scale * d`` and the velocity clamp ``v_max * scale``.
 
 Before the first update ``p = theta`` (row 1 duplicates row 0 once).
 
@@ -148,7 +152,7 @@ class Hybrid(Strategy):
             noise = mirrored_noise(self.rng, n - 2, self.dim)
         else:
             noise = self.rng.standard_normal((n - 2, self.dim))
-        rows[2:] = self.theta + self.sigma_e * noise
+        rows[2:] = self.theta + self.sigma_e * self.scale * noise
         self.particles = rows
         return [ind_init(row.copy()) for row in rows]
 
@@ -175,7 +179,7 @@ class Hybrid(Strategy):
         offspring = self._offspring(rows, losses, evaluate) if pool else None
         # 2. group best of this generation
         if self.group == "gradient":
-            g = self.theta + self.step * self._direction(rows, losses, offspring)
+            g = self.theta + self.step * (self.scale * self._direction(rows, losses, offspring))
         elif self.group == "recombined":
             g = self._recombined(rows, losses)
         else:
@@ -183,7 +187,7 @@ class Hybrid(Strategy):
         # 3. velocity
         v = self.inertia * self.v + self.c1 * r1 * (self.pbest - self.theta) + self.c2 * r2 * (g - self.theta)
         if self.v_max > 0:
-            v = np.clip(v, -self.v_max, self.v_max)
+            v = np.clip(v, -self.v_max * self.scale, self.v_max * self.scale)
         self.v = v
         # 4./5. position: pooled offspring replace the mean, except in "gradient" mode (step 2 used them)
         self.n_pooled += offspring is not None
@@ -212,14 +216,14 @@ class Hybrid(Strategy):
                    evaluate: Evaluate) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Score offspring of the best rows on this batch: (offspring, their noise, their losses)."""
         parents = rows[elite_indices(losses, max(1, math.ceil(self.pool_fraction * rows.shape[0])))]
-        offspring, noise, off_losses, _ = breed(self.rng, parents, self.n_offspring or self.popsize_e, self.sigma_e,
-                                                evaluate)
+        offspring, noise, off_losses, _ = breed(self.rng, parents, self.n_offspring or self.popsize_e,
+                                                self.sigma_e * self.scale, evaluate)
         return offspring, noise, np.where(np.isnan(off_losses), np.inf, off_losses)
 
     def _direction(self, rows: np.ndarray, losses: np.ndarray,
                    offspring: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> np.ndarray:
         """Adam-normalised centred-rank ES direction from the Gaussian rows (and the offspring)."""
-        noise = (rows[2:] - self.theta) / self.sigma_e
+        noise = (rows[2:] - self.theta) / (self.sigma_e * self.scale)
         utility = -compute_centered_ranks(losses[2:])
         grad_sum, count = utility @ noise, noise.shape[0]
         if offspring is not None:

@@ -23,9 +23,9 @@ class Pooling(Strategy):
 
     Per generation (``n`` = the size of the population given to ``update``)::
 
-        generate:  x_k = theta + sigma * z_k              z: rng.standard_normal((popsize, N))
+        generate:  x_k = theta + sigma * scale * z_k      z: rng.standard_normal((popsize, N))
         update:    P   = the n_par = max(1, floor(parent_fraction * n)) lowest-loss x_k, best first
-                   o_j = P[j mod n_par] + sigma * e_j      e: rng.standard_normal((n_offspring, N))
+                   o_j = P[j mod n_par] + sigma * scale * e_j   e: rng.standard_normal((n_offspring, N))
                    (losses_o, accs_o) = evaluate(o)        # same batch as the population
                    theta <- mean of the n_keep = max(1, floor(keep_fraction * n_offspring))
                             lowest-loss offspring
@@ -58,7 +58,7 @@ class Pooling(Strategy):
         return max(1, int(self.keep_fraction * self.n_offspring))
 
     def generate(self, ind_init: Callable[[np.ndarray], Any]) -> list:
-        return gaussian_individuals(ind_init, self.rng, self.popsize, self.centroid, self.sigma)
+        return gaussian_individuals(ind_init, self.rng, self.popsize, self.centroid, self.sigma * self.scale)
 
     def update(self, population: list, evaluate: Evaluate | None = None) -> None:
         if evaluate is None:
@@ -67,7 +67,8 @@ class Pooling(Strategy):
         x = genomes_of(population, self.dim)
         n_par = max(1, int(self.parent_fraction * len(population)))
         parents = x[elite_indices(losses_of(population), n_par)]
-        offspring, _, off_losses, off_accs = breed(self.rng, parents, self.n_offspring, self.sigma, evaluate)
+        offspring, _, off_losses, off_accs = breed(self.rng, parents, self.n_offspring, self.sigma * self.scale,
+                                                   evaluate)
         keep = elite_indices(off_losses, self.n_keep)
         self.centroid = offspring[keep].mean(axis=0)
         self.sigma *= self.sigma_decay

@@ -5,7 +5,7 @@ Per particle a position ``x_i``, a velocity ``v_i`` and a personal best ``p_i``
 (the initial centroid until a particle has a finite loss).  NaN losses count
 as +inf.  Conventions, which fix the random stream:
 
-* Start: ``x_0 = centroid``, ``x_i = centroid + init_spread * N(0, I)`` (one
+* Start: ``x_0 = centroid``, ``x_i = centroid + init_spread * scale * N(0, I)`` (one
   ``rng.standard_normal((popsize - 1, N))`` draw in the constructor), clipped
   to the bounds; velocities 0; personal-best losses +inf.
 * ``generate`` draws nothing: copies of the current positions.
@@ -13,7 +13,7 @@ as +inf.  Conventions, which fix the random stream:
   personal best's; (2) ``g <- p_j``, ``j`` the first lowest personal best, if
   strictly lower than ``g``'s loss; (3) ``r1``, then ``r2 = rng.random((popsize,
   N))``; (4) ``v <- w v + c1 r1 (p - x) + c2 r2 (g - x)``, clamped to
-  ``|v| <= v_max`` (0: no clamp); (5) ``x <- x + v`` clipped to ``[lower,
+  ``|v| <= v_max * scale`` (0: no clamp); (5) ``x <- x + v`` clipped to ``[lower,
   upper]`` (``v`` unchanged); (6) ``w <- max(inertia_min, w * inertia_decay)``.
 
 Personal bests are compared across generations, with minibatch losses on
@@ -92,7 +92,7 @@ class ParticleSwarm(Strategy):
             raise ValueError("centroid must lie within [lower, upper]")
         x = np.empty((self.popsize, centroid.size))
         x[0] = centroid
-        x[1:] = centroid + self.init_spread * self.rng.standard_normal((self.popsize - 1, centroid.size))
+        x[1:] = centroid + self.init_spread * self.scale * self.rng.standard_normal((self.popsize - 1, centroid.size))
         x = self._clip(x)
         return SwarmState(x, np.zeros_like(x), x.copy(), np.full(self.popsize, np.inf), centroid.copy(), math.inf,
                           self.params["inertia"], 0)
@@ -117,7 +117,7 @@ class ParticleSwarm(Strategy):
         r2 = self.rng.random(self.x.shape)
         v = self.w * self.v + self.c1 * r1 * (self.pbest_x - self.x) + self.c2 * r2 * (self.gbest_x - self.x)
         if self.v_max > 0:
-            v = np.clip(v, -self.v_max, self.v_max)
+            v = np.clip(v, -self.v_max * self.scale, self.v_max * self.scale)
         self.v = v
         self.x = self._clip(self.x + v)
         self.w = max(self.inertia_min, self.w * self.inertia_decay)

@@ -8,6 +8,7 @@ gradient: O(N) memory and work per sample, so it suits genomes of thousands of
 genes, and rank-based utilities make it invariant to monotone transforms of
 the loss.  With ``lambda`` individuals::
 
+    start:     sigma = sigma_0 * scale      (per gene: the step scales of :mod:`.base`)
     generate:  z_k = mu + sigma * s_k      s: one rng.standard_normal((lambda, N)) draw
     update:    s_k = (z_k - mu) / sigma, read from the genomes, sorted best first
                (NaN last, ties by position); with n individuals and k = 1..n
