@@ -268,6 +268,9 @@ def validate(cfg: dict) -> None:
                               f"({n_train} samples); allowed: 1..{n_train}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
+    scale = cfg["genome"]["scale"]  # an unquoted `hidden.tau_mem = 0.2` in TOML is a nested table
+    for key in [k for k, v in scale.items() if isinstance(v, dict)]:
+        scale.update({f"{key}.{sub}": v for sub, v in scale.pop(key).items()})
     for table in ("model.params", "genome.weight_gain", "genome.scale"):
         section, name = table.split(".")
         for key, value in cfg[section][name].items():

@@ -244,6 +244,15 @@ def test_config_takes_scales_by_name_and_refuses_bad_ones():
             resolve_config("randman-2", [override])
 
 
+def test_unquoted_dotted_name_in_a_preset_file_is_the_same_name(tmp_path):
+    """TOML reads `hidden.tau_mem = 0.2` under [genome.scale] as a nested table; it means the parameter."""
+    preset = tmp_path / "p.toml"
+    preset.write_text('[data]\nn_classes = 2\n[genome]\nevolve = ["hidden.tau_mem"]\n'
+                      '[genome.scale]\nhidden.tau_mem = 0.2\n"hidden.tau_syn" = 0.3\n')
+    scale = resolve_config(str(preset), [])["genome"]["scale"]
+    assert scale["hidden.tau_mem"] == 0.2 and scale["hidden.tau_syn"] == 0.3 and "hidden" not in scale
+
+
 @pytest.mark.parametrize("shared, bound", [(None, (4.0, 4.9)), (1.0, (0.0, 2.5))])
 def test_default_scales_keep_a_shared_tau_from_collapsing(shared, bound):
     """The collapse of results/heterogeneity (condition c: one tau per layer, es lr 0.03): a loss that always
