@@ -65,6 +65,30 @@ def test_update_decreases_loss_direction():
     assert es.centroid[0] == pytest.approx(-0.01, rel=1e-6)  # first Adam step has size lr
 
 
+def test_sigma_and_lr_decay_by_hand():
+    """Generation k samples with sigma * sigma_decay**k and update k + 1 steps with lr * lr_decay**k,
+    each not below its floor.  On a linear loss the ranks do not depend on the centroid, so a twin
+    without lr decay sees the same gradients and Adam directions: its steps differ by lr_k / lr only."""
+    kw = dict(sigma=0.1, lr=0.01, popsize=50, sigma_decay=0.5, sigma_min=0.03)
+    es = OpenAIES(np.zeros(3), rng=3, lr_decay=0.5, lr_min=0.004, **kw)
+    twin = OpenAIES(np.zeros(3), rng=3, **kw)
+    for sigma, lr in zip([0.1, 0.05, 0.03, 0.03], [0.01, 0.005, 0.004, 0.004]):
+        steps = []
+        for s in (es, twin):
+            before = s.centroid.copy()
+            pop = s.generate(creator.IndividualList)
+            np.testing.assert_allclose(np.asarray(pop) - before, sigma * s.noise, rtol=1e-12, atol=1e-15)
+            for ind in pop:
+                ind.fitness.values = (ind[0],)
+            s.update(pop)
+            steps.append(before - s.centroid)
+        np.testing.assert_allclose(steps[0], steps[1] * lr / 0.01, rtol=1e-12)
+    with pytest.raises(ValueError, match="sigma_min"):
+        OpenAIES(np.zeros(3), sigma=0.1, sigma_min=0.2)
+    with pytest.raises(ValueError, match="lr_min"):
+        OpenAIES(np.zeros(3), lr=0.01, lr_min=0.02)
+
+
 def test_odd_popsize_mirrored_raises():
     with pytest.raises(ValueError, match="even"):
         OpenAIES(np.zeros(3), sigma=0.1, lr=0.1, popsize=7)

@@ -100,7 +100,9 @@ class OpenAIES(AdamES):
     -> +0.5) give the ascent direction ``g = sum_k u_k eps_k / (n sigma)``; Adam
     (beta 0.9, 0.999) steps ``centroid += lr scale m_hat / (sqrt(v_hat) + eps)``, and
     ``weight_decay`` is decoupled (AdamW, on the pre-step centroid):
-    ``centroid -= lr weight_decay centroid``."""
+    ``centroid -= lr weight_decay centroid``.  ``sigma`` and ``lr`` may decay
+    geometrically per update down to a floor (as evosax's OpenES); with decay
+    1 (the default) both stay fixed."""
 
     name = "es"
     PARAMS = (
@@ -109,9 +111,34 @@ class OpenAIES(AdamES):
         Param("lr", 0.02, "Adam learning rate", gt=0),
         MIRRORED,
         Param("weight_decay", 0.0, "decoupled (AdamW) weight decay", ge=0),
+        Param("lr_decay", 1.0, "lr multiplied by this after every update", gt=0, le=1),
+        Param("lr_min", 0.0, "floor of the decayed lr (<= lr)", ge=0),
+        Param("sigma_decay", 1.0, "sigma multiplied by this after every update", gt=0, le=1),
+        Param("sigma_min", 0.0, "floor of the decayed sigma (<= sigma)", ge=0),
     )
     beta1, beta2 = 0.9, 0.999
     ties = "position"  # of equal losses, see compute_centered_ranks (a subclass may choose "average")
+
+    @classmethod
+    def check(cls, params: dict[str, Any]) -> None:
+        super().check(params)
+        for name in ("lr", "sigma"):
+            if params[f"{name}_min"] > params[name]:
+                raise cls.refuse(f"{name}_min", params[f"{name}_min"], f"<= {name} ({params[name]!r})")
+
+    @property
+    def sigma(self) -> float:
+        """The perturbation std after ``t`` updates: ``max(sigma_min, sigma * sigma_decay**t)``
+        (the configured sigma while the decay is 1)."""
+        p = self.params
+        return max(p["sigma_min"], p["sigma"] * p["sigma_decay"] ** self.t)
+
+    @property
+    def lr(self) -> float:
+        """Adam's learning rate in update ``t`` (counted from 1, as Adam counts):
+        ``max(lr_min, lr * lr_decay**(t - 1))``, so update k uses the decay of generation k - 1's sigma."""
+        p = self.params
+        return max(p["lr_min"], p["lr"] * p["lr_decay"] ** max(self.t - 1, 0))
 
     def gradient(self, losses: np.ndarray) -> np.ndarray:
         return -compute_centered_ranks(losses, self.ties) @ self.noise / (len(losses) * self.sigma)
