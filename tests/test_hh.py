@@ -3,6 +3,8 @@ independent scipy integration of the same equations, and the accuracy of its
 integration step."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
@@ -17,6 +19,7 @@ def exprel(x):
     return np.where(np.abs(x) < 1e-8, 1.0 + x / 2, np.expm1(x) / np.where(x == 0, 1, x))
 
 
+@functools.lru_cache(maxsize=None)
 def reference_spike_times(i_app: float, duration: float) -> np.ndarray:
     """Upward crossings of 50 mV, LSODA with tight tolerances (numpy, no Brian2)."""
     g_na, g_k, g_l, e_na, e_k, e_l = 120.0, 36.0, 0.3, 115.0, -12.0, 10.6
@@ -46,17 +49,50 @@ def test_spikes_match_an_independent_integration(hh):
     for k, i_app in enumerate(CURRENTS):
         ref = reference_spike_times(i_app, 100.0)
         assert counts[k] == len(ref), f"I_app={i_app}: {counts[k]} spikes, reference {len(ref)}"
-        # exponential Euler at 0.01 ms: detection one step late at most plus a drift
-        # that accumulates from spike to spike (first-order method)
+        # exponential Euler: detection one step late at most plus a drift that accumulates
+        # from spike to spike (first-order method, up to about 3.5% of the elapsed time at dt 0.025 ms)
         drift = np.abs(times[k] - ref)
-        assert np.all(drift <= 0.1 + 0.1 * np.arange(len(ref))), (i_app, drift)  # <= 0.1 ms per ISI (0.7%)
+        assert np.all(drift <= 2 * hh.dt + 0.03 * ref), (i_app, drift)
     assert list(counts[:2]) == [0, 1] and counts[2] >= 5  # rest, onset spike, repetitive firing
+
+
+#: The tolerance that chose models/hh.toml's dt (results/hh/README.md): over one
+#: 50 ms Randman sample from rest, at constant currents from the single-spike
+#: threshold to the strong drive of the network's synapses, the same spike counts
+#: as LSODA and every spike within one input step (1 ms, the resolution of the
+#: input raster and of the readout) of the LSODA time.
+TOL_CURRENTS = [3.0, 7.0, 10.0, 20.0, 50.0, 100.0]
+TOL_DURATION = 50.0
+
+
+def _worst_spike_time_error(hh, dt: float) -> float:
+    counts, times, _ = simulate_single(hh, "hidden", np.array(TOL_CURRENTS), TOL_DURATION, dt_ms=dt, target="cython")
+    worst = 0.0
+    for k, i_app in enumerate(TOL_CURRENTS):
+        ref = reference_spike_times(i_app, TOL_DURATION)
+        assert counts[k] == len(ref) >= 1, f"dt {dt}, I_app={i_app}: {counts[k]} spikes, reference {len(ref)}"
+        worst = max(worst, float(np.abs(times[k] - ref).max()))
+    return worst
+
+
+def test_spike_time_error_at_the_chosen_dt_is_within_the_stated_tolerance(hh):
+    """At the model file's dt the error is within one input step; at 0.04 ms, the
+    next coarser decimal step that divides the input step, it is not (the
+    tolerance is what picked the dt).  Exponential Euler is first order: the
+    error grows in proportion to dt (about 31 ms per ms of dt at 50 uA/cm^2)."""
+    assert hh.dt == 0.025 and hh.input_dt == 1.0
+    at_dt = _worst_spike_time_error(hh, hh.dt)
+    coarser = _worst_spike_time_error(hh, 0.04)
+    assert 0.5 < at_dt <= hh.input_dt, at_dt  # 0.77 ms measured; > 0.5: a real error, not a vacuous bound
+    assert coarser > hh.input_dt, coarser  # 1.23 ms measured
+    assert 1.3 < coarser / at_dt < 1.9  # first order: 0.04 / 0.025 = 1.6
 
 
 def test_halving_dt_moves_spike_times_little_and_first_order(hh):
     """dt 0.01 ms -> 0.005 ms moves spike times by < 0.2 ms over 50 ms (about 1.5%
     of the 14.7 ms interspike interval at 10 uA/cm^2), and halving again moves
-    them about half as much: exponential Euler converges at first order."""
+    them about half as much: exponential Euler converges at first order (the
+    chosen 0.025 ms is checked against LSODA above)."""
     t = [simulate_single(hh, "hidden", np.array([10.0]), 50.0, dt_ms=dt)[1][0] for dt in (0.01, 0.005, 0.0025)]
     assert len(t[0]) == len(t[1]) == len(t[2]) >= 3
     d1, d2 = np.abs(t[0] - t[1]).max(), np.abs(t[1] - t[2]).max()
