@@ -96,7 +96,7 @@ def test_final_step_hinge_reads_the_tracked_last_step(lif_scorer_case):
 
 
 def test_hh_tracked_final_and_sum_follow_the_input_steps():
-    """HH integrates at 0.01 ms, reads out at 1 ms steps: the tracked statistics
+    """HH integrates at 0.025 ms, reads out at 1 ms steps: the tracked statistics
     sample the readout as the trace does, once per input step."""
     hh = load_model("hh")
     lay = build_layout(hh, {"inputs": 3, "hidden": 2, "classes": 2}, {"input_hidden": 10.0, "hidden_readout": 5.0})
