@@ -28,15 +28,18 @@ def available(kind: str) -> list[str]:
 def resolve(kind: str, name_or_path: str | Path) -> Path:
     """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix != ".toml" and not path.is_file():
+        # a shipped name, even where the working directory holds a folder of that name (data/shd)
+        shipped = resource_dir(kind) / f"{name_or_path}.toml"
+        if shipped.is_file() and path.name == str(name_or_path):
+            return shipped
         if path.is_dir():
             raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
-        if not path.is_file():
-            raise ValueError(f"{kind[:-1]} file '{path}' does not exist")
-        return path
-    shipped = resource_dir(kind) / f"{name_or_path}.toml"
-    if not shipped.is_file():
         raise ValueError(
             f"unknown {kind[:-1]} '{name_or_path}'; allowed: {', '.join(available(kind))} or a path to a .toml file"
         )
-    return shipped
+    if path.is_dir():
+        raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
+    if not path.is_file():
+        raise ValueError(f"{kind[:-1]} file '{path}' does not exist")
+    return path

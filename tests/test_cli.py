@@ -118,3 +118,15 @@ def test_user_preset_file(tmp_path):
     path.write_text("[data]\nn_classes = 3\n[evolve]\ngenerations = 5\n")
     cfg = resolve_config(str(path))
     assert cfg["run"]["name"] == "mine" and cfg["data"]["n_classes"] == 3
+
+
+def test_shipped_preset_name_wins_over_a_folder_of_that_name(tmp_path, monkeypatch):
+    """`--preset shd` from a folder that holds the data folder `shd/` means the shipped preset;
+    a path to that folder is still refused as a directory."""
+    (tmp_path / "shd").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_config("shd")["data"]["kind"] == "shd"
+    with pytest.raises(ConfigError, match="is a directory, not a TOML file"):
+        resolve_config("./shd")
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        resolve_config("nope")
