@@ -3,40 +3,14 @@ independent scipy integration of the same equations, and the accuracy of its
 integration step."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
+from bioevo.hh_reference import lsoda_spike_times
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
 
 CURRENTS = [0.0, 3.0, 10.0, 20.0]  # uA/cm^2: rest, a single onset spike, repetitive firing
-
-
-def exprel(x):
-    return np.where(np.abs(x) < 1e-8, 1.0 + x / 2, np.expm1(x) / np.where(x == 0, 1, x))
-
-
-@functools.lru_cache(maxsize=None)
-def reference_spike_times(i_app: float, duration: float) -> np.ndarray:
-    """Upward crossings of 50 mV, LSODA with tight tolerances (numpy, no Brian2)."""
-    g_na, g_k, g_l, e_na, e_k, e_l = 120.0, 36.0, 0.3, 115.0, -12.0, 10.6
-
-    def rhs(_, y):
-        v, m, h, n = y
-        am, bm = 1.0 / exprel((25 - v) / 10), 4 * np.exp(-v / 18)
-        ah, bh = 0.07 * np.exp(-v / 20), 1 / (np.exp((30 - v) / 10) + 1)
-        an, bn = 0.1 / exprel((10 - v) / 10), 0.125 * np.exp(-v / 80)
-        dv = g_na * m**3 * h * (e_na - v) + g_k * n**4 * (e_k - v) + g_l * (e_l - v) + i_app
-        return [dv, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n]
-
-    crossing = lambda _, y: y[0] - 50.0  # noqa: E731
-    crossing.direction = 1
-    sol = solve_ivp(rhs, (0, duration), [0.0, 0.0529325, 0.5961208, 0.3176769], method="LSODA", rtol=1e-9,
-                    atol=1e-9, max_step=0.05, events=crossing)
-    return sol.t_events[0]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +21,7 @@ def hh():
 def test_spikes_match_an_independent_integration(hh):
     counts, times, _ = simulate_single(hh, "hidden", np.array(CURRENTS), 100.0)
     for k, i_app in enumerate(CURRENTS):
-        ref = reference_spike_times(i_app, 100.0)
+        ref = lsoda_spike_times(i_app, 100.0)
         assert counts[k] == len(ref), f"I_app={i_app}: {counts[k]} spikes, reference {len(ref)}"
         # exponential Euler: detection one step late at most plus a drift that accumulates
         # from spike to spike (first-order method, up to about 3.5% of the elapsed time at dt 0.025 ms)
@@ -69,7 +43,7 @@ def _worst_spike_time_error(hh, dt: float) -> float:
     counts, times, _ = simulate_single(hh, "hidden", np.array(TOL_CURRENTS), TOL_DURATION, dt_ms=dt, target="cython")
     worst = 0.0
     for k, i_app in enumerate(TOL_CURRENTS):
-        ref = reference_spike_times(i_app, TOL_DURATION)
+        ref = lsoda_spike_times(i_app, TOL_DURATION)
         assert counts[k] == len(ref) >= 1, f"dt {dt}, I_app={i_app}: {counts[k]} spikes, reference {len(ref)}"
         worst = max(worst, float(np.abs(times[k] - ref).max()))
     return worst

@@ -15,37 +15,13 @@ import json
 from dataclasses import replace
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
+from bioevo.hh_reference import lsoda_spike_times
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
 
 CURRENTS = (3.0, 7.0, 10.0, 20.0, 50.0, 100.0)  # uA/cm^2
 DURATION = 50.0  # ms, one Randman sample (n_steps = 50 at input_dt = 1 ms)
-REST = (0.0, 0.0529325, 0.5961208, 0.3176769)  # v, m, h, n of the 1952 model at rest
-
-
-def _exprel(x: float) -> float:
-    return 1.0 + x / 2 if abs(x) < 1e-8 else np.expm1(x) / x
-
-
-def lsoda_spike_times(i_app: float, duration: float = DURATION) -> np.ndarray:
-    """Upward crossings of 50 mV of the 1952 equations (as in models/hh.toml), LSODA, rtol = atol = 1e-9."""
-    g_na, g_k, g_l, e_na, e_k, e_l = 120.0, 36.0, 0.3, 115.0, -12.0, 10.6
-
-    def rhs(_, y):
-        v, m, h, n = y
-        am, bm = 1.0 / _exprel((25 - v) / 10), 4 * np.exp(-v / 18)
-        ah, bh = 0.07 * np.exp(-v / 20), 1 / (np.exp((30 - v) / 10) + 1)
-        an, bn = 0.1 / _exprel((10 - v) / 10), 0.125 * np.exp(-v / 80)
-        dv = g_na * m**3 * h * (e_na - v) + g_k * n**4 * (e_k - v) + g_l * (e_l - v) + i_app
-        return [dv, am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n]
-
-    crossing = lambda _, y: y[0] - 50.0  # noqa: E731
-    crossing.direction = 1
-    sol = solve_ivp(rhs, (0, duration), list(REST), method="LSODA", rtol=1e-9, atol=1e-9, max_step=0.05,
-                    events=crossing)
-    return sol.t_events[0]
 
 
 def spike_time_errors(dt_ms: float, currents=CURRENTS, duration: float = DURATION,
@@ -77,7 +53,7 @@ def main() -> None:
     args = p.parse_args()
     table = {}
     print("max |t - t_LSODA| in ms (max relative error in %) per I_app in uA/cm^2; spikes/ref on a count mismatch")
-    print("| dt ms | " + " | ".join(f"I={i:g} ({n})" for i, n in zip(CURRENTS, [len(lsoda_spike_times(i))
+    print("| dt ms | " + " | ".join(f"I={i:g} ({n})" for i, n in zip(CURRENTS, [len(lsoda_spike_times(i, DURATION))
                                                                        for i in CURRENTS])) + " |")
     for dt in args.dts:
         rows = spike_time_errors(dt, method=args.method)
