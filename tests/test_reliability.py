@@ -209,7 +209,9 @@ def test_ctrl_c_says_how_to_resume_and_a_background_run_ignores_it(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "bioevo.tasks.train", "--preset", "randman-2", "--out", str(out),
                              *TINY, "--set", "evolve.generations=40", "--set", "evolve.patience=0"],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal, even where pytest itself runs with SIGINT ignored (a background job)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while not (out / CHECKPOINT).exists() and time.time() < deadline:
         time.sleep(0.1)
