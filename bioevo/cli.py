@@ -49,6 +49,15 @@ def strategy_list(text: str, allowed: list[str]) -> list[str]:
     return names
 
 
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: compute on Dask (bioevo.cluster); one or the other."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=positive_int, metavar="N",
+                       help="score each generation on a local Dask cluster of N worker processes (1 thread each)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="score each generation on a running Dask cluster, e.g. tcp://host:8786")
+
+
 def fail(prog: str, message: str, status: int = 2) -> NoReturn:
     sys.stderr.write(f"{prog}: error: {message}\n")
     sys.exit(status)

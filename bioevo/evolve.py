@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from deap import base, tools
@@ -55,12 +56,19 @@ def _stop_reason(ev: dict, loop: LoopState, val_acc: float | None, validated: bo
     return ""
 
 
+#: scores genomes on the training samples at the given indices: (loss, accuracy) per genome
+PopulationScorer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Strategy, batch_seed: int,
-          metrics: MetricsLog | None = None, run_dir: Path | None = None, loop: LoopState | None = None) -> TrainingResult:
+          metrics: MetricsLog | None = None, run_dir: Path | None = None, loop: LoopState | None = None,
+          population_scorer: PopulationScorer | None = None) -> TrainingResult:
     """Run the strategy until the generation budget, the target validation
     accuracy, or the patience (in validations without improvement) ends it.
     With ``run_dir`` a checkpoint is written after every validation; ``loop``
-    continues from one (a loop that had already stopped runs nothing)."""
+    continues from one (a loop that had already stopped runs nothing).
+    ``population_scorer`` scores the generations elsewhere (a Dask cluster,
+    bioevo.cluster) from the batch indices; validation stays with ``scorer``."""
     ev = cfg["evolve"]
     train_data, val = splits["train"], splits["val"]
     per_epoch = len(train_data) // ev["batch_size"]
@@ -77,9 +85,14 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
     for gen in bar:
         if loop.stop_reason:  # resumed after the run had stopped (target or patience) but before it finished
             break
-        batch = train_data.subset(batch_indices(len(train_data), ev["batch_size"], batch_seed, gen))
+        indices = batch_indices(len(train_data), ev["batch_size"], batch_seed, gen)
+        if population_scorer is None:
+            batch = train_data.subset(indices)
+            score = lambda genomes, b=batch: scorer.batch(genomes, b)  # noqa: E731
+        else:
+            score = lambda genomes, i=indices: population_scorer(genomes, i)  # noqa: E731
         population = toolbox.generate()
-        losses, accs = scorer.batch(np.asarray(population), batch)
+        losses, accs = score(np.asarray(population))
         if not np.isfinite(losses).any():
             raise RunError(f"every individual of generation {gen} has a non-finite loss: the network blows up or "
                            "a knob is extreme (weight gains, time constants, fitness weights, strategy sigma); "
@@ -89,9 +102,9 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
             ind.accuracy = float(acc)
         extra = []  # genomes scored on top of the population (pooling offspring)
 
-        def evaluate_extra(genomes: np.ndarray, b=batch) -> tuple[np.ndarray, np.ndarray]:
+        def evaluate_extra(genomes: np.ndarray, score=score) -> tuple[np.ndarray, np.ndarray]:
             extra.append(len(genomes))
-            return scorer.batch(genomes, b)
+            return score(genomes)
 
         toolbox.update(population, evaluate=evaluate_extra)
         if (gen + 1) % per_epoch == 0:

@@ -13,6 +13,8 @@ import numpy as np
 
 from .assemble import Parts, assemble, model_text
 from .checkpoint import CHECKPOINT, read_checkpoint
+from .cluster.connect import check_options, cluster_client
+from .cluster.population import ClusterLost, DaskPopulation
 from .config import ConfigError, resolve_config, validate_resolved
 from .errors import RunError
 from .evolve import train
@@ -47,36 +49,50 @@ def load_config(preset: str | Path = "randman-2", overrides: list[str] | tuple[s
 
 
 def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = None, *,
-        progress: bool | None = None) -> RunResult:
+        progress: bool | None = None, dask_workers: int | None = None, scheduler: str | None = None) -> RunResult:
     """Train a new run from a config (from :func:`load_config`) or a preset name.
     ``run_dir`` must not exist or be empty (default: a new folder under
-    results/runs/).  Raises ConfigError on bad input before anything is written."""
+    results/runs/).  ``dask_workers`` (a LocalCluster of that many processes)
+    or ``scheduler`` (a running Dask cluster's address) score the generations
+    on Dask, with the same results (where a run is computed is not part of its
+    config).  Raises ConfigError on bad input before anything is written."""
+    check_options(dask_workers, scheduler)
     cfg = load_config(config) if isinstance(config, (str, Path)) else validate_resolved(config)
     if progress is not None:
         cfg["evolve"]["progress"] = progress
     parts = assemble(cfg)
-    existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
-    out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
-    lock = RunLock(out).acquire()
-    try:
+    with cluster_client(dask_workers, scheduler) as client:
+        population_scorer = DaskPopulation(client, parts) if client is not None else None
+        existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
+        out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
+        lock = RunLock(out).acquire()
         try:
-            write_config(out, cfg)
-            return _train_and_finish(parts, out, None, resumed=False)
-        except BaseException as err:
-            if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
-                _remove_new_run(out, keep_folder=existed)
-                if isinstance(err, KeyboardInterrupt):
-                    raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
-            elif isinstance(err, KeyboardInterrupt):
-                raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
-            raise
-    finally:
-        lock.release()
+            try:
+                write_config(out, cfg)
+                return _train_and_finish(parts, out, None, resumed=False, population_scorer=population_scorer)
+            except BaseException as err:
+                if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
+                    _remove_new_run(out, keep_folder=existed)
+                    if isinstance(err, KeyboardInterrupt):
+                        raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
+                    if isinstance(err, ClusterLost):
+                        raise ClusterLost(f"{err}; nothing to resume yet, '{out}' was removed") from None
+                elif isinstance(err, KeyboardInterrupt):
+                    raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+                elif isinstance(err, ClusterLost):
+                    raise ClusterLost(f"{err}; the last checkpoint is kept, continue with: "
+                                      f"python -m bioevo.tasks.train --resume {out}") from None
+                raise
+        finally:
+            lock.release()
 
 
-def resume(run_dir: str | Path, *, progress: bool | None = None) -> RunResult:
+def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: int | None = None,
+           scheduler: str | None = None) -> RunResult:
     """Continue an interrupted run from its last checkpoint; it ends exactly
-    where the uninterrupted run would.  Damaged files are reported, not changed."""
+    where the uninterrupted run would, locally or on any Dask cluster (as in
+    :func:`run`).  Damaged files are reported, not changed."""
+    check_options(dask_workers, scheduler)
     out = Path(run_dir)
     if not (out / "config.toml").is_file():
         raise ConfigError(f"--resume: '{out}' is not a run directory (no config.toml)")
@@ -102,10 +118,16 @@ def resume(run_dir: str | Path, *, progress: bool | None = None) -> RunResult:
             raise ConfigError(f"'{out / CHECKPOINT}' does not hold a state of strategy '{cfg['strategy']['name']}' "
                            f"with this genome ({type(err).__name__}: {str(err)[:80]}); was config.toml edited? "
                            "Nothing was changed") from None
-        try:
-            return _train_and_finish(parts, out, loop, resumed=True, rows=rows)
-        except KeyboardInterrupt:
-            raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+        with cluster_client(dask_workers, scheduler) as client:
+            population_scorer = DaskPopulation(client, parts) if client is not None else None
+            try:
+                return _train_and_finish(parts, out, loop, resumed=True, rows=rows,
+                                         population_scorer=population_scorer)
+            except KeyboardInterrupt:
+                raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+            except ClusterLost as err:
+                raise ClusterLost(f"{err}; the last checkpoint is kept, continue with: "
+                                  f"python -m bioevo.tasks.train --resume {out}") from None
 
 
 def _same_config(out: Path, saved: dict, cfg: dict) -> None:
@@ -139,11 +161,13 @@ def _remove_new_run(out: Path, keep_folder: bool) -> None:
             pass
 
 
-def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[dict] = ()) -> RunResult:
+def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[dict] = (),
+                      population_scorer: DaskPopulation | None = None) -> RunResult:
     cfg = parts.cfg
     metrics = MetricsLog(out / "metrics.csv", rows)
     print(f"run directory: {out}", flush=True)
-    result = train(cfg, parts.splits, parts.scorer, parts.strategy, cfg["evolve"]["seed"], metrics, out, loop)
+    result = train(cfg, parts.splits, parts.scorer, parts.strategy, cfg["evolve"]["seed"], metrics, out, loop,
+                   population_scorer)
     t_finish = time.time()
     test = parts.splits["test"]
     scorer = parts.scorer

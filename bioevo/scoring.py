@@ -104,14 +104,16 @@ def check_readout(cfg: dict, model: ModelSpec) -> None:
                           "(model lif_spiking has a spiking readout)")
 
 
-def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: int, n_steps: int) -> Scorer:
+def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: int, n_steps: int,
+                binaries: int | None = None) -> Scorer:
     """The evaluator holds ``population`` individuals (the strategy's popsize);
-    larger requests are evaluated in chunks."""
+    larger requests are evaluated in chunks.  ``binaries``: copies of the
+    compiled binary run at once (the evaluator's ``workers``; default: its own)."""
     f = cfg["fitness"]
     trace, spikes, stats = recording_needs(f)
     evaluator = PopulationEvaluator(model, layout.layer_sizes, population,
                                     cfg["evolve"]["batch_size"], n_steps,
                                     backend=cfg["evolve"]["backend"], record_trace=trace,
                                     record_spikes=(model.readout_layer,) if spikes else False,
-                                    readout_stats=stats)
+                                    readout_stats=stats, workers=binaries)
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ..cli import Parser, non_negative_int, run_command
+from ..cli import Parser, add_cluster_arguments, non_negative_int, run_command
 from ..config import ConfigError, presets
 from ..strategies import REGISTRY
 
@@ -27,6 +27,7 @@ def parse_args(argv: list[str] | None, prog: str, default_preset: str):
                    help="override one preset value, e.g. --set evolve.generations=10 (repeatable)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_arguments(p)
     return p.parse_args(argv)
 
 
@@ -44,11 +45,11 @@ def main(argv: list[str] | None = None, prog: str = PROG, default_preset: str = 
                                               ("--backend", args.backend)) if value is not None]
             if given:
                 raise ConfigError(f"--resume continues the run as configured; drop {', '.join(given)}")
-            result = resume(args.resume, progress=progress)
+            result = resume(args.resume, progress=progress, dask_workers=args.workers, scheduler=args.scheduler)
         else:
             cfg = load_config(args.preset or default_preset, args.overrides, seed=args.seed, backend=args.backend,
                               strategy=args.strategy)
-            result = run(cfg, args.out, progress=progress)
+            result = run(cfg, args.out, progress=progress, dask_workers=args.workers, scheduler=args.scheduler)
         s = result.summary
         print(f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}) after "
               f"{s['generations']} generations, {s['wall_seconds']:.1f} s -> {result.run_dir}")

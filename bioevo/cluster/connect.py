@@ -1,0 +1,90 @@
+"""Open the Dask cluster a run asks for, and refuse one that cannot run it.
+
+``--workers N`` starts a LocalCluster of N worker processes with one thread
+each (one compiled binary per core); ``--scheduler ADDRESS`` joins a running
+cluster (``dask scheduler`` / ``dask worker``, dask-jobqueue).  Everything
+that can be wrong with the request or the cluster is a one-line
+:class:`~bioevo.config.ConfigError`, raised before a run directory exists."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..config import ConfigError
+
+CONNECT_TIMEOUT_S = 10.0  # joining a scheduler
+WORKERS_TIMEOUT_S = 30.0  # waiting for the first worker of a scheduler
+#: packages that must be the same version on every worker as here: results are bit for bit only then
+SAME_VERSION = ("bioevo", "brian2", "numpy")
+
+
+def check_options(workers: int | None, scheduler: str | None) -> None:
+    """``workers`` and ``scheduler`` are each optional and exclude each other."""
+    if workers is not None and scheduler is not None:
+        raise ConfigError(f"--workers {workers} and --scheduler {scheduler} exclude each other: --workers starts "
+                          "a local Dask cluster, --scheduler joins a running one; give one")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"--workers must be an integer >= 1 (Dask worker processes), got {workers!r}")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ConfigError(f"--scheduler must be a Dask scheduler address such as tcp://host:8786, got {scheduler!r}")
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError("--workers/--scheduler need Dask: pip install 'bioevo[dask]' "
+                          "(dask[distributed], dask-jobqueue)") from None
+    return distributed
+
+
+@contextmanager
+def cluster_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[object | None]:
+    """A ``distributed.Client`` for the request (None when neither is given),
+    checked by :func:`check_cluster`; a LocalCluster it started is closed on exit."""
+    check_options(workers, scheduler)
+    if workers is None and scheduler is None:
+        yield None
+        return
+    distributed = _import_distributed()
+    cluster = None
+    if workers is not None:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
+        client = distributed.Client(cluster)
+    else:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ValueError, TypeError) as err:
+            reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+            raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler reachable there ({reason}); "
+                              "give the address 'dask scheduler' printed, e.g. tcp://host:8786") from None
+    try:
+        check_cluster(client, scheduler or "the local cluster")
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def check_cluster(client, name: str) -> None:
+    """At least one worker, and bioevo, brian2 and numpy on every worker at this process's versions."""
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    except TimeoutError:
+        raise ConfigError(f"--scheduler {name}: no Dask worker joined within {WORKERS_TIMEOUT_S:.0f} s; "
+                          f"start one with: dask worker {name}") from None
+    versions = client.get_versions(packages=list(SAME_VERSION))
+    here = versions["client"]["packages"]
+    for address, info in sorted(versions["workers"].items()):
+        for package in SAME_VERSION:
+            there = info["packages"].get(package)
+            if there != here.get(package):
+                found = "is missing" if there is None else f"is {there}"
+                raise ConfigError(f"Dask worker {address}: {package} {found}, this process has {here.get(package)}; "
+                                  f"install the same bioevo environment on every worker (pip install 'bioevo[dask]')")
+    from .plugin import ImportBrian2
+
+    client.register_plugin(ImportBrian2())
