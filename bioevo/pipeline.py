@@ -60,8 +60,8 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
     cfg = load_config(config) if isinstance(config, (str, Path)) else validate_resolved(config)
     if progress is not None:
         cfg["evolve"]["progress"] = progress
-    parts = assemble(cfg)
-    with cluster_client(dask_workers, scheduler) as client:
+    with cluster_client(dask_workers, scheduler) as client:  # first: a bad address fails before the build
+        parts = assemble(cfg)
         population_scorer = DaskPopulation(client, parts) if client is not None else None
         existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
         out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])

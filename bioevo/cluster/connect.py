@@ -56,7 +56,7 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None) -> 
     else:
         try:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, ValueError, TypeError) as err:
+        except Exception as err:  # noqa: BLE001 - refused, timed out, bad scheme, or not a Dask scheduler at all
             reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
             raise ConfigError(f"--scheduler {scheduler}: no Dask scheduler reachable there ({reason}); "
                               "give the address 'dask scheduler' printed, e.g. tcp://host:8786") from None
@@ -87,4 +87,9 @@ def check_cluster(client, name: str) -> None:
                                   f"install the same bioevo environment on every worker (pip install 'bioevo[dask]')")
     from .plugin import ImportBrian2
 
-    client.register_plugin(ImportBrian2())
+    try:
+        client.register_plugin(ImportBrian2())  # imports bioevo and brian2 on every worker
+    except Exception as err:  # noqa: BLE001 - the workers' error, in one line
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise ConfigError(f"the Dask workers of {name} cannot import bioevo and brian2 ({reason}); "
+                          "install the same bioevo environment on every worker (pip install 'bioevo[dask]')") from None
