@@ -48,11 +48,32 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None) -> 
         yield None
         return
     distributed = _import_distributed()
+    with _quiet_dask_logs():
+        yield from _open(distributed, workers, scheduler)
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask logs a lost scheduler or a dead worker with tracebacks; bioevo reports what it means in one line."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name == "distributed" or name.startswith("distributed.")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
+
+
+def _open(distributed, workers: int | None, scheduler: str | None) -> Iterator[object]:
     cluster = None
     if workers is not None:
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = distributed.Client(cluster)
+        client.wait_for_workers(workers, timeout=WORKERS_TIMEOUT_S)
     else:
         try:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -78,18 +99,21 @@ def check_cluster(client, name: str) -> None:
                           f"start one with: dask worker {name}") from None
     versions = client.get_versions(packages=list(SAME_VERSION))
     here = versions["client"]["packages"]
-    for address, info in sorted(versions["workers"].items()):
+    for address, info in [("scheduler", versions["scheduler"]), *sorted(versions["workers"].items())]:
         for package in SAME_VERSION:
             there = info["packages"].get(package)
             if there != here.get(package):
                 found = "is missing" if there is None else f"is {there}"
-                raise ConfigError(f"Dask worker {address}: {package} {found}, this process has {here.get(package)}; "
+                where = "the Dask scheduler" if address == "scheduler" else f"Dask worker {address}"
+                raise ConfigError(f"{where}: {package} {found}, this process has {here.get(package)}; "
                                   f"install the same bioevo environment on every worker (pip install 'bioevo[dask]')")
+    from . import remote
     from .plugin import ImportBrian2
 
     try:
         client.register_plugin(ImportBrian2())  # imports bioevo and brian2 on every worker
-    except Exception as err:  # noqa: BLE001 - the workers' error, in one line
+        client.submit(remote.probe, pure=False).result()  # the scheduler unpickles tasks: it needs bioevo too
+    except Exception as err:  # noqa: BLE001 - the cluster's error, in one line
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        raise ConfigError(f"the Dask workers of {name} cannot import bioevo and brian2 ({reason}); "
-                          "install the same bioevo environment on every worker (pip install 'bioevo[dask]')") from None
+        raise ConfigError(f"the Dask scheduler or workers of {name} cannot import bioevo and brian2 ({reason}); "
+                          "run them in the same environment as this process (pip install 'bioevo[dask]')") from None

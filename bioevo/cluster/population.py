@@ -8,6 +8,7 @@ worker that dies; a task that raises is retried by Dask (``retries``)."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import CancelledError
 
 import numpy as np
 
@@ -37,7 +38,8 @@ class DaskPopulation:
         if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
             raise ConfigError(f"dask chunk must be an integer >= 1 (individuals per task), got {chunk!r}")
         self.chunk = min(chunk or -(-popsize // len(workers)), popsize)
-        spec = remote.RunSpec(uuid.uuid4().hex, parts.cfg, parts.model, parts.layout, parts.splits["train"],
+        self.token = uuid.uuid4().hex
+        spec = remote.RunSpec(self.token, parts.cfg, parts.model, parts.layout, parts.splits["train"],
                               self.chunk, parts.n_steps)
         self._spec = client.scatter(spec, broadcast=True, hash=False)
         self._prepare(workers)
@@ -56,17 +58,29 @@ class DaskPopulation:
                                   "(or --backend runtime)") from None
 
     def __call__(self, genomes: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from distributed import KilledWorker
+        return self.gather(self.submit(genomes, indices))
 
+    def submit(self, genomes: np.ndarray, indices: np.ndarray) -> list:
+        """One task per chunk of ``genomes``, each carrying its chunk and the batch indices."""
         genomes = np.asarray(genomes, dtype=np.float64)
         indices = np.asarray(indices)
-        futures = [self.client.submit(remote.score_chunk, self._spec, genomes[k:k + self.chunk], indices,
-                                      pure=False, retries=RETRIES) for k in range(0, len(genomes), self.chunk)]
+        workers = sorted(self.client.scheduler_info()["workers"])  # refreshed by the client in the background
+        starts = range(0, len(genomes), self.chunk)
+        # chunk k prefers worker k (spreads a generation evenly); any worker may take it if that one is gone
+        return [self.client.submit(remote.score_chunk, self.token, self._spec.key, genomes[k:k + self.chunk],
+                                   indices, pure=False, retries=RETRIES, workers=[workers[n % len(workers)]],
+                                   allow_other_workers=True) for n, k in enumerate(starts)]
+
+    def gather(self, futures: list) -> tuple[np.ndarray, np.ndarray]:
+        """The chunks' (loss, accuracy) joined in the order of the genomes."""
+        from distributed import KilledWorker
+
         try:
             parts = self.client.gather(futures)
         except KilledWorker as err:
             raise ClusterLost(f"Dask workers kept dying while scoring one chunk ({err}); the cluster cannot "
                               "run this job") from None
-        except (OSError, TimeoutError) as err:  # the scheduler is gone (CommClosedError is an OSError)
-            raise ClusterLost(f"lost the Dask scheduler ({type(err).__name__}: {str(err)[:120]})") from None
+        except (OSError, TimeoutError, CancelledError) as err:  # the scheduler is gone: the client cancels all
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+            raise ClusterLost(f"lost the Dask scheduler ({type(err).__name__}: {reason})") from None
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

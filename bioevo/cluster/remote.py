@@ -4,7 +4,9 @@ A worker keeps one :class:`~bioevo.scoring.Scorer` per run (built on its first
 chunk, from the shared build cache or compiled once there) and only one:
 Brian2 holds one standalone project per process, so a chunk of another run
 replaces it.  Each worker runs one copy of the compiled binary (Dask gives it
-one thread); the run's data arrive once, inside the scattered :class:`RunSpec`."""
+one thread); the run's data arrive once, inside the scattered :class:`RunSpec`,
+and stay in the worker process (Dask's memory manager may drop extra replicas
+of a scattered key, which would otherwise send the data again)."""
 from __future__ import annotations
 
 import logging
@@ -30,29 +32,50 @@ class RunSpec:
     n_steps: int
 
 
-_current: dict = {}  # token -> Scorer of the run this process serves (at most one)
+_current: dict = {}  # token -> (RunSpec, Scorer) of the run this process serves (at most one)
 
 
-def scorer_for(spec: RunSpec):
-    """This process's scorer for ``spec``'s run, built on first use."""
-    scorer = _current.get(spec.token)
-    if scorer is None:
-        from ..scoring import make_scorer
+def _install(spec: RunSpec):
+    """Keep ``spec`` and a scorer for it in this process, replacing another run's."""
+    from ..scoring import make_scorer
 
-        logging.getLogger("brian2").setLevel(logging.ERROR)
-        for old in _current.values():
-            old.evaluator.close()
-        _current.clear()
-        scorer = make_scorer(spec.cfg, spec.model, spec.layout, spec.chunk, spec.n_steps, binaries=1)
-        _current[spec.token] = scorer
-    return scorer
+    logging.getLogger("brian2").setLevel(logging.ERROR)
+    for _, old in _current.values():
+        old.evaluator.close()
+    _current.clear()
+    scorer = make_scorer(spec.cfg, spec.model, spec.layout, spec.chunk, spec.n_steps, binaries=1)
+    _current[spec.token] = (spec, scorer)
+    return spec, scorer
+
+
+def _run(token: str, spec_key: str):
+    """This process's (spec, scorer) for a run.  A worker that joined after the
+    run started (a restarted one) fetches the scattered spec once, by its key."""
+    if token not in _current:
+        from distributed import Future, get_client
+
+        client = get_client()
+        _install(client.gather(Future(spec_key, client)))
+    return _current[token]
+
+
+def probe() -> str:
+    """A task the scheduler can only pass on if it can load this module (it unpickles task graphs)."""
+    return __name__
 
 
 def prepare(spec: RunSpec) -> int:
-    """Build (or load from the cache) this worker's evaluator; returns the chunk size it holds."""
-    return scorer_for(spec).evaluator.population
+    """Keep the run's data and build (or load from the cache) this worker's
+    evaluator; returns the chunk size it holds."""
+    if spec.token not in _current:
+        _install(spec)
+    return _current[spec.token][1].evaluator.population
 
 
-def score_chunk(spec: RunSpec, genomes: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(loss, accuracy) of each genome of the chunk on the training samples ``indices``."""
-    return scorer_for(spec).batch(genomes, spec.train.subset(indices))
+def score_chunk(token: str, spec_key: str, genomes: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, accuracy) of each genome of the chunk on the training samples ``indices``.
+
+    The task carries only the chunk and the indices: the data stay in the
+    worker from :func:`prepare` (Dask may drop its own extra replicas)."""
+    spec, scorer = _run(token, spec_key)
+    return scorer.batch(genomes, spec.train.subset(indices))
