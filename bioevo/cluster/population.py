@@ -57,6 +57,11 @@ class DaskPopulation:
                                   f"({type(err).__name__}: {reason}); it needs bioevo and a C++ compiler "
                                   "(or --backend runtime)") from None
 
+    @property
+    def spec_key(self) -> str:
+        """The Dask key of the scattered run data."""
+        return self._spec.key
+
     def __call__(self, genomes: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.gather(self.submit(genomes, indices))
 
@@ -67,7 +72,7 @@ class DaskPopulation:
         workers = sorted(self.client.scheduler_info()["workers"])  # refreshed by the client in the background
         starts = range(0, len(genomes), self.chunk)
         # chunk k prefers worker k (spreads a generation evenly); any worker may take it if that one is gone
-        return [self.client.submit(remote.score_chunk, self.token, self._spec.key, genomes[k:k + self.chunk],
+        return [self.client.submit(remote.score_chunk, self.token, self.spec_key, genomes[k:k + self.chunk],
                                    indices, pure=False, retries=RETRIES, workers=[workers[n % len(workers)]],
                                    allow_other_workers=True) for n, k in enumerate(starts)]
 

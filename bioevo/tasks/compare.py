@@ -12,8 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli import Parser, fail, non_negative_int, strategy_list
+from ..cli import Parser, add_cluster_arguments, fail, non_negative_int, strategy_list
+from ..cluster.connect import study_cluster
+from ..cluster.studies import run_on_dask
 from ..config import ConfigError, presets, resolve_config
+from ..errors import RunError
 from ..rundir import claim_run_dir, write_json
 from ..strategies import REGISTRY
 
@@ -62,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threshold", type=float, default=0.95, help="accuracy to reach (default 0.95)")
     p.add_argument("--out", help="directory for the runs and the comparison")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    add_cluster_arguments(p)
     args = p.parse_args(argv)
     try:
         try:
@@ -72,19 +76,34 @@ def main(argv: list[str] | None = None) -> dict:
             raise ConfigError(f"--threshold must be in (0, 1], got {args.threshold}")
         for name in names:  # every run's config must resolve before anything is created
             resolve_config(args.preset, args.overrides, args.seed, strategy=name)
-        out = claim_run_dir(args.out, f"compare-{Path(args.preset).stem}", args.seed)
     except ConfigError as err:
         fail(PROG, str(err))
+    with study_cluster(PROG, args.workers, args.scheduler) as client:  # a bad cluster fails before --out is made
+        try:
+            out = claim_run_dir(args.out, f"compare-{Path(args.preset).stem}", args.seed)
+        except ConfigError as err:
+            fail(PROG, str(err))
+        return _compare(args, names, out, client)
+
+
+def _compare(args, names: list[str], out: Path, client) -> dict:
     results = {}
+    train_args = {name: ["--preset", args.preset, "--strategy", name, "--seed", str(args.seed), "--out",
+                         str(out / name), "--quiet", *[x for o in args.overrides for x in ("--set", o)]]
+                  for name in names}
+    if client is not None:  # every run at once, one Dask task each
+        try:
+            run_on_dask(client, [(name, a, out / name) for name, a in train_args.items()])
+        except RunError as err:
+            fail(PROG, str(err), 1)
     for name in names:
         run_dir = out / name
-        cmd = [sys.executable, "-m", "bioevo.tasks.train", "--preset", args.preset, "--strategy", name,
-               "--seed", str(args.seed), "--out", str(run_dir), "--quiet",
-               *[x for o in args.overrides for x in ("--set", o)]]
-        print(f"[{name}] {' '.join(cmd[1:])}", flush=True)
-        res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-        if res.returncode:
-            fail(PROG, f"the {name} run failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
+        if client is None:
+            cmd = [sys.executable, "-m", "bioevo.tasks.train", *train_args[name]]
+            print(f"[{name}] {' '.join(cmd[1:])}", flush=True)
+            res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+            if res.returncode:
+                fail(PROG, f"the {name} run failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
         rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
         summary = json.loads((run_dir / "summary.json").read_text())
         to_val = first_generation(rows, "val_acc", args.threshold)

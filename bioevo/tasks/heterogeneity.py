@@ -32,7 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import resources
-from ..cli import Parser, fail
+from ..cli import Parser, add_cluster_arguments, fail
+from ..cluster.connect import study_cluster
+from ..cluster.studies import run_on_dask
+from ..errors import RunError
 from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
 from .compare import first_generation
@@ -223,14 +226,38 @@ def main(argv: list[str] | None = None) -> dict:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", help="directory for the runs, the table and the figures")
     where.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
+    add_cluster_arguments(p)
     args = p.parse_args(argv)
     try:
         study = load_study(args.preset)
-        out = resume_dir(args.resume, study) if args.resume else claim_run_dir(args.out, study["name"], 0)
     except ConfigError as err:
         fail(PROG, str(err))
-    if not args.resume:
-        write_json(out / "study_preset.json", study)
+    with study_cluster(PROG, args.workers, args.scheduler) as client:  # a bad cluster fails before --out is made
+        try:
+            out = resume_dir(args.resume, study) if args.resume else claim_run_dir(args.out, study["name"], 0)
+        except ConfigError as err:
+            fail(PROG, str(err))
+        if not args.resume:
+            write_json(out / "study_preset.json", study)
+        if client is not None:  # every run not finished yet at once, one Dask task each; then the serial loop reuses them
+            todo = [(f"{ds} {c} seed {seed}", _train_args(study, ds, c, seed, out), out / ds / c / f"s{seed}")
+                    for ds in study["datasets"] for c in study["conditions"] for seed in study["seeds"]
+                    if not (out / ds / c / f"s{seed}" / "summary.json").exists()]
+            try:
+                run_on_dask(client, todo)
+            except RunError as err:
+                fail(PROG, str(err), 1)
+    return _study(args, study, out)
+
+
+def _train_args(study: dict, ds: str, c: str, seed: int, out: Path) -> list[str]:
+    """The arguments of ``python -m bioevo.tasks.train`` for one run of the study."""
+    sets = [*study["overrides"], *CONDITIONS[c][1]]
+    return ["--preset", ds, "--seed", str(seed), "--out", str(out / ds / c / f"s{seed}"), "--quiet",
+            *[x for o in sets for x in ("--set", o)]]
+
+
+def _study(args, study: dict, out: Path) -> dict:
     results: dict = {}
     for ds in study["datasets"]:
         results[ds] = {}
@@ -238,9 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
             runs = []
             for seed in study["seeds"]:
                 run_dir = out / ds / c / f"s{seed}"
-                sets = [*study["overrides"], *CONDITIONS[c][1]]
-                cmd = [sys.executable, "-m", "bioevo.tasks.train", "--preset", ds, "--seed", str(seed), "--out",
-                       str(run_dir), "--quiet", *[x for o in sets for x in ("--set", o)]]
+                cmd = [sys.executable, "-m", "bioevo.tasks.train", *_train_args(study, ds, c, seed, out)]
                 if (run_dir / "summary.json").exists():
                     print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
                 else:
