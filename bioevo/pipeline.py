@@ -61,30 +61,34 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
     if progress is not None:
         cfg["evolve"]["progress"] = progress
     with cluster_client(dask_workers, scheduler) as client:  # first: a bad address fails before the build
-        parts = assemble(cfg)
-        population_scorer = DaskPopulation(client, parts) if client is not None else None
-        existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
-        out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
-        lock = RunLock(out).acquire()
+        return _run(cfg, run_dir, client)
+
+
+def _run(cfg: dict, run_dir: str | Path | None, client) -> RunResult:
+    parts = assemble(cfg)
+    population_scorer = DaskPopulation(client, parts) if client is not None else None
+    existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
+    out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
+    lock = RunLock(out).acquire()
+    try:
         try:
-            try:
-                write_config(out, cfg)
-                return _train_and_finish(parts, out, None, resumed=False, population_scorer=population_scorer)
-            except BaseException as err:
-                if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
-                    _remove_new_run(out, keep_folder=existed)
-                    if isinstance(err, KeyboardInterrupt):
-                        raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
-                    if isinstance(err, ClusterLost):
-                        raise ClusterLost(f"{err}; nothing to resume yet, '{out}' was removed") from None
-                elif isinstance(err, KeyboardInterrupt):
-                    raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
-                elif isinstance(err, ClusterLost):
-                    raise ClusterLost(f"{err}; the last checkpoint is kept, continue with: "
-                                      f"python -m bioevo.tasks.train --resume {out}") from None
-                raise
-        finally:
-            lock.release()
+            write_config(out, cfg)
+            return _train_and_finish(parts, out, None, resumed=False, population_scorer=population_scorer)
+        except BaseException as err:
+            if not (out / CHECKPOINT).exists():  # nothing to resume: leave no stub behind
+                _remove_new_run(out, keep_folder=existed)
+                if isinstance(err, KeyboardInterrupt):
+                    raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
+                if isinstance(err, ClusterLost):
+                    raise ClusterLost(f"{err}; nothing to resume yet, '{out}' was removed") from None
+            elif isinstance(err, KeyboardInterrupt):
+                raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
+            elif isinstance(err, ClusterLost):
+                raise ClusterLost(f"{err}; the last checkpoint is kept, continue with: "
+                                  f"python -m bioevo.tasks.train --resume {out}") from None
+            raise
+    finally:
+        lock.release()
 
 
 def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: int | None = None,
