@@ -7,6 +7,7 @@ live in the task (not scattered) so that Dask can recompute the chunk of a
 worker that dies; a task that raises is retried by Dask (``retries``)."""
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import CancelledError
 
@@ -17,6 +18,7 @@ from ..errors import RunError
 from . import remote
 
 RETRIES = 2  # a chunk whose task raises is run again this often before the run stops
+WORKERS_REFRESH_S = 5.0  # how often the list of workers (where chunks are sent first) is refreshed
 
 
 class ClusterLost(RunError):
@@ -43,6 +45,7 @@ class DaskPopulation:
                               self.chunk, parts.n_steps)
         self._spec = client.scatter(spec, broadcast=True, hash=False)
         self._prepare(workers)
+        self._worker_list, self._workers_at = workers, time.monotonic()
 
     def _prepare(self, workers: list[str]) -> None:
         """Build every worker's evaluator now, so that a worker without a compiler fails before the run starts."""
@@ -57,6 +60,17 @@ class DaskPopulation:
                                   f"({type(err).__name__}: {reason}); it needs bioevo and a C++ compiler "
                                   "(or --backend runtime)") from None
 
+    def _workers(self) -> list[str]:
+        """The cluster's workers, asked of the scheduler at most every WORKERS_REFRESH_S (a round trip)."""
+        now = time.monotonic()
+        if now - self._workers_at > WORKERS_REFRESH_S:
+            try:
+                self._worker_list = sorted(self.client.scheduler_info()["workers"]) or self._worker_list
+            except Exception:  # noqa: BLE001 - a lost scheduler is reported by gather, in one line
+                pass
+            self._workers_at = now
+        return self._worker_list
+
     @property
     def spec_key(self) -> str:
         """The Dask key of the scattered run data."""
@@ -69,7 +83,7 @@ class DaskPopulation:
         """One task per chunk of ``genomes``, each carrying its chunk and the batch indices."""
         genomes = np.asarray(genomes, dtype=np.float64)
         indices = np.asarray(indices)
-        workers = sorted(self.client.scheduler_info()["workers"])  # refreshed by the client in the background
+        workers = self._workers()
         starts = range(0, len(genomes), self.chunk)
         # chunk k prefers worker k (spreads a generation evenly); any worker may take it if that one is gone
         return [self.client.submit(remote.score_chunk, self.token, self.spec_key, genomes[k:k + self.chunk],
