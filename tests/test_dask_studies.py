@@ -42,9 +42,18 @@ def test_compare_on_two_workers_equals_the_serial_compare(tmp_path):
         assert outcome(tmp_path / "serial" / name) == outcome(tmp_path / "dask" / name)
 
 
-def test_compare_refuses_a_bad_cluster_before_writing(tmp_path):
+def test_compare_refuses_workers_below_one_before_writing(tmp_path):
     res = subprocess.run([sys.executable, "-m", "bioevo.tasks.compare", "--preset", "randman-2", "--out",
                           str(tmp_path / "out"), "--workers", "0"], cwd=ROOT, capture_output=True, text=True,
                          env=ENV, timeout=120)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--workers" in res.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_heterogeneity_refuses_workers_with_scheduler_before_writing(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "bioevo.tasks.heterogeneity", "--out", str(tmp_path / "out"),
+                          "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], cwd=ROOT, capture_output=True,
+                         text=True, env=ENV, timeout=120)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "not allowed with argument --workers" in res.stderr
     assert not (tmp_path / "out").exists()
