@@ -16,6 +16,7 @@ feeds new weights, neuron parameters and input raster.  Backends:
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -151,6 +152,10 @@ class PopulationEvaluator:
         if _builds[kind]:
             device.reinit()
             device.activate(build_on_run=False)
+            if kind == "cuda":
+                # Brian names new code objects with a _1 suffix while the previous build's are alive, which
+                # changes the cache key: a recompile that costs minutes with nvcc (seconds for cpp).
+                gc.collect()
         _builds[kind] += 1
         self._build_number = _builds[kind]
         self._device = device
