@@ -138,7 +138,8 @@ def run(repeats: int, quick: bool) -> dict:
                           f"{'pass' if check['pass'] else 'FAIL'}", flush=True)
     keep = ("hidden", "P", "B", "PB", "seconds", "us_per_sample", "build_s", "cpp_seconds", "speedup_vs_cpp_2_workers")
     result = {
-        "backend": "cuda", "network": {**SIZES, "T": N_STEPS, "weight_gain": WEIGHT_GAIN, "evolve": EVOLVE},
+        "backend": "cuda", "network": {**SIZES, "hidden": list(hidden_sizes), "T": N_STEPS, "weight_gain": WEIGHT_GAIN,
+                                       "evolve": EVOLVE},
         "float": dtype, "repeats": repeats, "gpu": _gpu_name(), "compute_capability": compute_capability(),
         "agreement": check,
         "speedup_at_8192": {str(r["hidden"]): r["speedup_vs_cpp_2_workers"] for r in rows
