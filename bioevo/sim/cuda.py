@@ -162,16 +162,17 @@ def build_settings(link_dir: Path) -> Iterator[float]:
     found = curand_dirs()
     if found is not None and found[1] is not None:
         include, library = found
+        # the binary finds cuRAND through links in the cache, renewed at every build, so a cached
+        # binary keeps working when the environment that held the wheel is replaced
         link_dir.mkdir(parents=True, exist_ok=True)
-        link = link_dir / "libcurand.so"
-        if not link.exists() or link.resolve() != library.resolve():
-            tmp = link_dir / f".libcurand.{os.getpid()}"
+        for name in {"libcurand.so", library.name}:
+            tmp = link_dir / f".{name}.{os.getpid()}"
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(library)
-            os.replace(tmp, link)
+            os.replace(tmp, link_dir / name)
         new[cpp + "include_dirs"] = [*prefs[cpp + "include_dirs"], str(include)]
         new[cpp + "library_dirs"] = [*prefs[cpp + "library_dirs"], str(link_dir)]
-        new[cpp + "runtime_library_dirs"] = [*prefs[cpp + "runtime_library_dirs"], str(library.parent)]
+        new[cpp + "runtime_library_dirs"] = [*prefs[cpp + "runtime_library_dirs"], str(link_dir)]
     old = {key: prefs[key] for key in new}
     prefs.update(new)
     try:
