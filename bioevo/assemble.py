@@ -135,6 +135,12 @@ def model_text(model: ModelSpec) -> str:
 def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     """Model, data, layout, strategy and (unless ``build_evaluator`` is False)
     the compiled evaluator, in that order; any user error is a ConfigError."""
+    if cfg["evolve"]["backend"] == "cuda":  # brian2cuda, nvcc and a GPU: say what is missing before any work
+        from .sim.cuda import unavailable
+
+        problem = unavailable()
+        if problem:
+            raise ConfigError(problem)
     try:
         model = load_model(cfg["model"]["name"])
         check_model_builds(model)

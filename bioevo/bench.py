@@ -3,6 +3,7 @@ reference (``bioevo.sim.reference.simulate_lif``) on the same genomes and
 inputs, in one process.
 
     python -m bioevo.bench [--repeats N] [--quick]
+    python -m bioevo.bench --backend cuda [--repeats N] [--quick]   # the GPU check: bioevo/bench_cuda.py
 
 Network: 30 inputs -> 64 LIF hidden -> 10 leaky readouts, T=50 steps, weight
 gains 10 (input->hidden) and 1 (hidden->readout), per-neuron tau_mem and v_th
@@ -27,7 +28,7 @@ import time
 
 import numpy as np
 
-from .cli import Parser, positive_int
+from .cli import Parser, fail, positive_int
 
 MAIN_POINT = (32, 256)
 SWEEP = [(8, 64), (16, 128), (32, 128), (32, 256), (64, 256), (64, 512)]
@@ -170,8 +171,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help=f"sweep only {QUICK_SWEEP}")
     parser.add_argument("--workers", type=positive_int, default=None,
                         help="binaries run at once by the cpp evaluator (default: its own, 2 on >= 2 cores)")
+    parser.add_argument("--backend", choices=["cpp", "cuda"], default="cpp",
+                        help="cuda: the GPU check, cuda against cpp readouts and a timing sweep (bioevo/bench_cuda.py)")
     args = parser.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
+    if args.backend == "cuda":
+        from .sim.cuda import unavailable
+
+        problem = unavailable("--backend cuda")
+        if problem:
+            fail(parser.prog, problem, 2)
+        _quiet_brian()
+        from .bench_cuda import run
+
+        return run(repeats, args.quick)
     _quiet_brian()
     env = environment()
     print(f"bioevo.bench: lif {SIZES['inputs']}->{SIZES['hidden']}->{SIZES['classes']}, T={N_STEPS}, "

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
 _FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys checked against the model, not here
-_CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime"), "strategy.name": tuple(REGISTRY),
+_CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime", "cuda"), "strategy.name": tuple(REGISTRY),
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}

@@ -8,10 +8,15 @@ feeds new weights, neuron parameters and input raster.  Backends:
   process reuses it; new values travel as ``run_args`` files.  A file lock
   keeps a build from rewriting the project while another process runs it.
 * ``runtime``: Brian2's numpy target.  No compiler, slow; for tests and tiny runs.
+* ``cuda``: brian2cuda's cuda_standalone, built, cached and rerun with
+  ``run_args`` exactly like ``cpp`` (brian2cuda copies each value set from the
+  command line to the GPU before the run), one binary per GPU.  Building needs
+  brian2cuda and nvcc, not a GPU (``bioevo.sim.cuda``); running needs one.
 """
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -19,7 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +35,8 @@ from ..genome import NetworkParameters
 from ..model import ModelSpec
 from .network import READOUT_MAX, READOUT_STATS, build_network, run_duration
 
-BACKENDS = ("cpp", "runtime")
+BACKENDS = ("cpp", "runtime", "cuda")
+_DEVICES = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}  # the backends built as standalone projects
 _BUILD_FORMAT = 2  # bump when the generated network changes shape
 
 
@@ -65,9 +71,9 @@ def _locked(path: Path, exclusive: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-# Brian2 has one standalone device per process; a new build resets it and
-# invalidates earlier cpp evaluators.  This counts builds to say so clearly.
-_cpp_builds = 0
+# Brian2 has one standalone device of each kind per process; a new build resets
+# it and invalidates earlier evaluators of that backend.  This counts builds to say so clearly.
+_builds = {"cpp": 0, "cuda": 0}
 
 
 class PopulationEvaluator:
@@ -91,7 +97,8 @@ class PopulationEvaluator:
         the last step / summed over the steps of each sample, tracked inside the
         simulation (equal to those statistics of the trace, without its cost).  ``workers``: cpp only, how many copies of the compiled binary run at
         once, each on its share of the population (default: 2 on machines with
-        two or more cores, which measured ~1.7x faster than one; 1 for runtime)."""
+        two or more cores, which measured ~1.7x faster than one; 1 for runtime
+        and cuda, which has one GPU)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
         if population < 1 or batch < 1 or n_steps < 1:
@@ -99,8 +106,8 @@ class PopulationEvaluator:
         self.model, self.layer_sizes = model, dict(layer_sizes)
         if workers is None:
             workers = min(2, os.cpu_count() or 1) if backend == "cpp" else 1
-        if workers < 1 or (backend == "runtime" and workers != 1):
-            raise ValueError(f"workers must be >= 1 (and 1 for the runtime backend), got {workers}")
+        if workers < 1 or (backend != "cpp" and workers != 1):
+            raise ValueError(f"workers must be >= 1 (and 1 for the {backend} backend), got {workers}")
         self.workers = min(workers, population)
         self._per_worker = -(-population // self.workers)  # individuals in the built network
         population = self._per_worker * self.workers
@@ -110,8 +117,8 @@ class PopulationEvaluator:
         self.readout_stats = tuple(sorted(set(readout_stats)))  # build_network checks the names
         self.backend, self.record_trace, self.record_spikes = backend, record_trace, record_spikes
         self.n_out = self.layer_sizes[model.readout_layer]
-        if backend == "cpp":
-            self._build_cpp()
+        if backend in _DEVICES:
+            self._build_standalone()
         else:
             self._build_runtime()
 
@@ -123,30 +130,50 @@ class PopulationEvaluator:
                 "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
         if self.readout_stats:  # only then, so that the default network keeps its cached build
             spec["stats"] = self.readout_stats
+        if self.backend == "cuda":  # only then, so that cpp builds keep their cached keys
+            import brian2cuda
+            spec |= {"brian2cuda": brian2cuda.__version__, "compute_capability": self._capability}
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
         return f"{self.model.name}-P{self._per_worker}-B{self.batch}-T{self.n_steps}-{digest}"
 
-    def _build_cpp(self) -> None:
-        global _cpp_builds
-        b2.set_device("cpp_standalone", build_on_run=False)
+    def _build_standalone(self) -> None:
+        kind = self.backend
+        settings = nullcontext(None)
+        if kind == "cuda":
+            from . import cuda
+
+            problems = cuda.build_problems()
+            if problems:
+                raise RuntimeError("cannot build for the cuda backend: " + "; ".join(problems))
+            import brian2cuda  # noqa: F401 - registers the cuda_standalone device
+            settings = cuda.build_settings(cache_root() / "cuda" / "lib")
+        b2.set_device(_DEVICES[kind], build_on_run=False)
         device = b2.get_device()
-        if _cpp_builds:
+        if _builds[kind]:
             device.reinit()
             device.activate(build_on_run=False)
-        _cpp_builds += 1
-        self._build_number = _cpp_builds
+            if kind == "cuda":
+                # Brian names new code objects with a _1 suffix while the previous build's are alive, which
+                # changes the cache key: a recompile that costs minutes with nvcc (seconds for cpp).
+                gc.collect()
+        _builds[kind] += 1
+        self._build_number = _builds[kind]
         self._device = device
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
-        self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
-                                 self.record_trace, self.record_spikes, self.readout_stats)
-        network = b2.Network(self.net.objects())
-        network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
-        self._network = network
-        self.project_dir = cache_root() / "cpp" / self._build_key()
-        self._lock = self.project_dir.with_suffix(".lock")
-        with _locked(self._lock, exclusive=True):
-            _build_verified(device, self.project_dir)
-        b2.set_device("runtime")  # leave the global device usable for runtime networks
+        try:
+            with settings as self._capability:
+                self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
+                                         self.record_trace, self.record_spikes, self.readout_stats,
+                                         on_defaultclock=kind == "cuda")
+                network = b2.Network(self.net.objects())
+                network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
+                self._network = network
+                self.project_dir = cache_root() / kind / self._build_key()
+                self._lock = self.project_dir.with_suffix(".lock")
+                with _locked(self._lock, exclusive=True):
+                    _build_verified(device, self.project_dir)
+        finally:
+            b2.set_device("runtime")  # leave the global device usable for runtime networks
         # Each evaluator (and process) keeps its own results and input files, one folder per worker,
         # in memory (/dev/shm) where there is one: the binary rereads them every generation.
         shm = Path("/dev/shm")
@@ -168,7 +195,7 @@ class PopulationEvaluator:
 
     def close(self) -> None:
         """Remove this evaluator's results folder (the compiled project stays cached)."""
-        if self.backend == "cpp":
+        if self.backend in _DEVICES:
             self._finalizer()
 
     # --------------------------------------------------------------- evaluate
@@ -219,19 +246,26 @@ class PopulationEvaluator:
         inputs = np.zeros((self.batch * self.n_steps, self.layer_sizes["input"]))
         inputs[: n_samples * self.n_steps] = raster.reshape(n_samples * self.n_steps, -1)
         values = self._flat_values(params)
-        if self.backend == "cpp":
-            self._run_cpp(values, inputs)
+        if self.backend in _DEVICES:
+            self._run_standalone(values, inputs)
         else:
             self._run_runtime(values, inputs)
         return self._collect(n_ind, n_samples)
 
-    def _run_cpp(self, values: dict, inputs: np.ndarray) -> None:
+    def _run_standalone(self, values: dict, inputs: np.ndarray) -> None:
         """Start one binary per worker on its slice of the population, then wait
         for all; the binary reports bad argument files only on stderr, so any
         stderr output is an error."""
-        if self._build_number != _cpp_builds:
-            raise RuntimeError("this cpp evaluator was superseded by a newer cpp build in the same process "
+        kind = self.backend
+        if self._build_number != _builds[kind]:
+            raise RuntimeError(f"this {kind} evaluator was superseded by a newer {kind} build in the same process "
                                "(Brian2 holds one standalone project per process)")
+        if kind == "cuda":
+            from .cuda import gpu_problem
+
+            problem = gpu_problem()
+            if problem:
+                raise RuntimeError(f"the cuda evaluator cannot run: {problem}")
         binary = str(self.project_dir / "main")
         input_file = self._results_dir / "input_raster.dat"  # shared by all workers
         inputs.tofile(input_file)

@@ -82,8 +82,14 @@ def build_network(
     record_trace: bool = False,
     record_spikes: bool | tuple[str, ...] = False,
     readout_stats: tuple[str, ...] = (),
+    on_defaultclock: bool = False,
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device.
+
+    ``on_defaultclock``: put the layers and synapses on Brian2's ``defaultclock``
+    (set to the model's dt) instead of a clock of their own; brian2cuda's
+    synapse code assumes synapses run on ``defaultclock``.  The cpp and runtime
+    backends keep their own clocks, so their generated code is unchanged.
 
     ``readout_stats`` (keys of ``READOUT_STATS``): track the readout variable's
     value at the last step of each sample and/or its sum over the sample's
@@ -96,6 +102,9 @@ def build_network(
     tracked = [READOUT_STATS[name] for name in sorted(readout_stats)]
     stats = [stat.variable for stat in tracked]
     dt = model.dt * b2.ms
+    if on_defaultclock:
+        b2.defaultclock.dt = dt
+    timing = {"clock": b2.defaultclock} if on_defaultclock else {"dt": dt}
     step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
     inputs = b2.TimedArray(np.zeros((batch * n_steps, n_in)), dt=step, name="input_raster")
@@ -118,7 +127,7 @@ def build_network(
         if layer.refractory is not None:
             kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
         group = b2.NeuronGroup(population * layer_sizes[layer.name], equations, method=layer.method,
-                               name=layer.name, dt=dt, namespace=_unit_namespace(), **kwargs)
+                               name=layer.name, namespace=_unit_namespace(), **timing, **kwargs)
         if layer.step.strip():
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
         reset = layer.sample_reset.strip()
@@ -137,8 +146,8 @@ def build_network(
     synapses = {}
     namespace = model.namespace(layer_sizes)
     for syn in model.synapses.values():
-        s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name, dt=dt,
-                        namespace=_unit_namespace())
+        s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name,
+                        namespace=_unit_namespace(), **timing)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
         pre, post = syn.pairs(n_pre, n_post, namespace)
         i, j = block_connections(pre, post, n_pre, n_post, population, syn.source == "input")

@@ -22,7 +22,7 @@ def parse_args(argv: list[str] | None, prog: str, default_preset: str):
     p.add_argument("--strategy", choices=list(REGISTRY), help="strategy (overrides strategy.name)")
     p.add_argument("--seed", type=non_negative_int, help="random seed (overrides evolve.seed)")
     p.add_argument("--out", help="run directory to create (default: results/runs/<preset>-s<seed>-<time>)")
-    p.add_argument("--backend", choices=["cpp", "runtime"], help="Brian2 backend (overrides evolve.backend)")
+    p.add_argument("--backend", choices=["cpp", "runtime", "cuda"], help="Brian2 backend (overrides evolve.backend)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one preset value, e.g. --set evolve.generations=10 (repeatable)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
