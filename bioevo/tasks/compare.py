@@ -91,10 +91,12 @@ def read_spec(path: str) -> tuple[Path, dict]:
 
 
 def jobs_of(out: Path, spec: dict) -> list[Job]:
+    """Strategy by strategy (in the order given), so that a comparison stopped
+    part-way already holds every seed of its first strategies."""
     return [Job(f"{name} seed {seed}", run_dir(out, spec, name, seed),
                 ["--preset", spec["preset"], "--strategy", name, "--seed", str(seed),
                  *[x for o in spec["overrides"] for x in ("--set", o)]])
-            for seed in spec_seeds(spec) for name in spec["strategies"]]
+            for name in spec["strategies"] for seed in spec_seeds(spec)]
 
 
 def report_one_seed(out: Path, spec: dict) -> dict:

@@ -6,8 +6,10 @@ run would), one that died before its first checkpoint starts again."""
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +35,19 @@ def next_step(job: Job) -> tuple[str, list[str] | None]:
     return "start", [*TRAIN, *job.args, "--out", str(job.run_dir), "--quiet"]
 
 
-def _run(job: Job) -> str | None:
-    """Run one job to its end; the last line of its error output if it failed."""
+def _run(job: Job, stop: threading.Event) -> str | None:
+    """Run one job to its end; the last line of its error output if it failed.
+    After an interrupt (Ctrl-C reaches every child) no new job starts."""
+    if stop.is_set():
+        return "not started (interrupted)"
     step, cmd = next_step(job)
     if cmd is None:
         print(f"[{job.label}] finished before, reused", flush=True)
         return None
     print(f"[{job.label}] {step}: {' '.join(cmd[1:])}", flush=True)
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if res.returncode in (130, -signal.SIGINT):
+        stop.set()
     if res.returncode:
         return (res.stderr.strip().splitlines() or [f"exit status {res.returncode}"])[-1]
     print(f"[{job.label}] {(res.stdout.strip().splitlines() or ['done'])[-1]}", flush=True)
@@ -49,6 +56,13 @@ def _run(job: Job) -> str | None:
 
 def run_jobs(jobs: list[Job], workers: int = 1) -> list[tuple[Job, str]]:
     """Run every job, ``workers`` processes at a time; (job, error line) of those that failed."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        errors = list(pool.map(_run, jobs))
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        errors = list(pool.map(lambda job: _run(job, stop), jobs))
+    except BaseException:  # Ctrl-C: the running children stop at their own checkpoint; start no more
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [(job, err) for job, err in zip(jobs, errors) if err is not None]
