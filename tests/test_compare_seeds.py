@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bioevo.tasks.compare import main
@@ -159,3 +160,12 @@ def test_resume_of_a_partly_finished_comparison_ends_as_an_uninterrupted_one(tmp
     for key in ("test_accuracy", "generations", "generations_to_val", "evaluations_to_val"):
         assert table["es"][key]["per_seed"][1] == reference[key]["per_seed"]["1"]
     assert table["es"]["test_accuracy"]["per_seed"][0] == 0.875 and table["es"]["generations_to_val"]["per_seed"][0] == 3
+
+
+def test_mean_curve_holds_a_finished_run_at_its_last_value():
+    from bioevo.report.seed_curves import mean_curve, validation_curve
+
+    short = validation_curve([{"gen": 2, "val_acc": "0.5"}, {"gen": 4, "val_acc": ""}, {"gen": 5, "val_acc": "1.0"}])
+    long = (np.array([3, 6, 9]), np.array([0.6, 0.7, 0.8]))
+    gens, mean = mean_curve([short, long])
+    assert gens.tolist() == [3, 6, 9] and mean == pytest.approx([0.55, 0.85, 0.9])

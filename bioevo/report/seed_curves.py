@@ -27,23 +27,44 @@ def mean_curve(curves: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray,
 
 
 def plot_seed_curves(runs: dict[str, dict[int, list[dict]]], path: Path, threshold: float | None = None) -> None:
-    """``runs``: strategy -> seed -> metrics rows.  Thin: each seed; thick: the mean."""
+    """``runs``: strategy -> seed -> metrics rows.  One panel per strategy (thin:
+    each seed; thick: the mean) and a last panel with every strategy's mean."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.5))
+    n = len(runs) + (len(runs) > 1)
+    cols = min(n, 4)
+    rows_ = -(-n // cols)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows_))
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    axes = fig.subplots(rows_, cols, sharey=True, squeeze=False).ravel()
+    means = {}
     for k, (name, by_seed) in enumerate(runs.items()):
-        colour = f"C{k % 10}"
+        ax, colour = axes[k], f"C{k % 10}"
         curves = [validation_curve(rows) for rows in by_seed.values()]
         for gens, acc in curves:
-            ax.plot(gens, acc, lw=0.6, alpha=0.35, color=colour)
-        gens, acc = mean_curve(curves)
-        ax.plot(gens, acc, lw=2.2, color=colour, label=f"{name} (mean of {len(curves)} seeds)")
-    if threshold is not None:
-        ax.axhline(threshold, color="grey", lw=0.6, ls=":")
-    ax.set(xlabel="generation", ylabel="validation accuracy (strategy's mean genome)", ylim=(0, 1.01))
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+            ax.plot(gens, acc, lw=0.7, alpha=0.45, color=colour)
+        means[name] = mean_curve(curves)
+        ax.plot(*means[name], lw=2.2, color=colour)
+        ax.set_title(f"{name} ({len(curves)} seeds)", fontsize=9)
+    if len(runs) > 1:
+        ax = axes[len(runs)]
+        for k, (name, curve) in enumerate(means.items()):
+            ax.plot(*curve, lw=1.8, color=f"C{k % 10}", label=name)
+        ax.set_title("means", fontsize=9)
+        ax.legend(fontsize=6, ncol=2, loc="lower right")
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for k, ax in enumerate(axes[:n]):
+        if threshold is not None:
+            ax.axhline(threshold, color="grey", lw=0.6, ls=":")
+        ax.set_ylim(0, 1.01)
+        ax.tick_params(labelsize=7)
+        if k % cols == 0:
+            ax.set_ylabel("validation accuracy", fontsize=8)
+        if k >= n - cols:
+            ax.set_xlabel("generation", fontsize=8)
+    fig.suptitle("validation accuracy of the strategy's mean genome: thin, each seed; thick, mean over seeds "
+                 "(a finished run keeps its last value)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
