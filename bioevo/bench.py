@@ -76,13 +76,15 @@ def environment() -> dict:
     return info
 
 
-def make_problem(population: int, batch: int, seed: int = 0):
-    """Layout, decoded parameters and a raster in which each input unit fires once per sample."""
+def make_problem(population: int, batch: int, seed: int = 0, hidden: int | None = None):
+    """Layout, decoded parameters and a raster in which each input unit fires once per sample
+    (``hidden``: another hidden-layer size than the benchmark's, for the GPU sweep)."""
     from .genome import build_layout
     from .model import load_model
 
     model = load_model("lif")
-    layout = build_layout(model, SIZES, WEIGHT_GAIN, evolve=EVOLVE, init="gamma")
+    sizes = SIZES if hidden is None else {**SIZES, "hidden": hidden}
+    layout = build_layout(model, sizes, WEIGHT_GAIN, evolve=EVOLVE, init="gamma")
     rng = np.random.default_rng(seed)
     genomes = np.stack([layout.initial(rng) for _ in range(population)])
     n_in = SIZES["inputs"]

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from .bench import EVOLVE, N_STEPS, SIZES, WEIGHT_GAIN, environment
+from .bench import EVOLVE, N_STEPS, SIZES, WEIGHT_GAIN, environment, make_problem
 
 TOLERANCE = 1e-9  # absolute, on the readout maxima
 MAX_MISMATCH = 1e-3  # share of readouts allowed outside TOLERANCE (flipped threshold crossings)
@@ -39,23 +39,6 @@ HIDDEN = (64, 256, 1024)
 POINTS = ((32, 256), (128, 1024), (1024, 1024))  # P*B = 8192, 131072, 1048576
 QUICK_HIDDEN = (64, 1024)
 QUICK_POINTS = ((32, 256), (1024, 1024))
-
-
-def make_problem(population: int, batch: int, hidden: int, seed: int = 0):
-    """As ``bench.make_problem`` with ``hidden`` neurons: gamma-initialised
-    tau_mem and v_th, each input unit firing once per sample."""
-    from .genome import build_layout
-    from .model import load_model
-
-    model = load_model("lif")
-    layout = build_layout(model, {**SIZES, "hidden": hidden}, WEIGHT_GAIN, evolve=EVOLVE, init="gamma")
-    rng = np.random.default_rng(seed)
-    genomes = np.stack([layout.initial(rng) for _ in range(population)])
-    n_in = SIZES["inputs"]
-    raster = np.zeros((batch, N_STEPS, n_in), dtype=bool)
-    for b in range(batch):
-        raster[b, rng.integers(0, N_STEPS, n_in), np.arange(n_in)] = True
-    return model, layout, layout.decode(genomes), raster
 
 
 def _timed(ev, params, raster, repeats: int) -> tuple[float, object]:
@@ -72,7 +55,7 @@ def _timed(ev, params, raster, repeats: int) -> tuple[float, object]:
 def _point(backend: str, hidden: int, population: int, batch: int, repeats: int) -> dict:
     from .sim.evaluator import PopulationEvaluator
 
-    model, layout, params, raster = make_problem(population, batch, hidden)
+    model, layout, params, raster = make_problem(population, batch, hidden=hidden)
     t0 = time.perf_counter()
     ev = PopulationEvaluator(model, layout.layer_sizes, population, batch, N_STEPS, backend=backend,
                              workers=2 if backend == "cpp" else None)
