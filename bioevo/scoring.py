@@ -71,11 +71,11 @@ class Scorer:
     def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
         """(mean loss without the L2 term, predictions) of one genome on a whole split, in evaluator-sized chunks."""
         params = self.layout.decode(genome[None])
-        B = self.evaluator.batch
+        size = self.evaluator.sample_capacity
         losses, preds = [], []
-        for start in range(0, len(data), B):
-            chunk = data.subset(slice(start, start + B))
-            r = self.evaluator.evaluate(params, chunk.raster)
+        for start in range(0, len(data), size):
+            chunk = data.subset(slice(start, start + size))
+            r = self.evaluator.evaluate_one(params, chunk.raster)
             scores = self.scores(r)
             losses.append(float(self._loss(r, scores, chunk.labels)[0]) * len(chunk))
             preds.append(fitness.predictions(scores)[0])

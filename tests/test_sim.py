@@ -154,6 +154,36 @@ def test_evaluate_rejects_too_many_or_misshaped(case, runtime_eval):
 
 
 # ---------------------------------------------------------------- genome
+def _one_individual(case, k: int):
+    lay, genomes, params, _ = case
+    one = lay.decode(genomes[k:k + 1])
+    one.neurons["hidden"]["I_app"] = params.neurons["hidden"]["I_app"][k:k + 1]
+    return one
+
+
+@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+def test_evaluate_one_splits_samples_over_the_binaries(backend, case, runtime_eval, cpp_eval):
+    """One genome on more samples than a batch: each binary takes its own share,
+    and the readouts equal the numpy reference of every sample (runtime has one
+    process, so it takes one batch)."""
+    ev = runtime_eval if backend == "runtime" else cpp_eval
+    assert ev.sample_capacity == (2 * B if backend == "cpp" else B)  # cpp runs 2 binaries here
+    raster = case[3]
+    samples = np.concatenate([raster, raster[::-1, ::-1][:3]]) if backend == "cpp" else raster[::-1]
+    one = _one_individual(case, 1)
+    r = ev.evaluate_one(one, samples)
+    vmax, trace, counts = simulate_lif(one, samples, record_trace=True, dtype=np.float64)
+    assert r.vmax.shape == (1, len(samples), SIZES["classes"])
+    assert counts.sum() > 0
+    np.testing.assert_array_equal(r.spike_counts["hidden"], counts)
+    np.testing.assert_allclose(r.vmax, vmax, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="at most|one individual"):
+        ev.evaluate_one(one, np.concatenate([samples] * 3))
+    with pytest.raises(ValueError, match="one individual"):
+        ev.evaluate_one(case[2], raster)
+
+
 def test_decode_encode_round_trip(case):
     lay, genomes, params, _ = case
     rng = np.random.default_rng(5)

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import weakref
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import brian2 as b2
@@ -247,15 +247,48 @@ class PopulationEvaluator:
         inputs[: n_samples * self.n_steps] = raster.reshape(n_samples * self.n_steps, -1)
         values = self._flat_values(params)
         if self.backend in _DEVICES:
-            self._run_standalone(values, inputs)
+            self._run_standalone(values, [inputs])
         else:
             self._run_runtime(values, inputs)
         return self._collect(n_ind, n_samples)
 
-    def _run_standalone(self, values: dict, inputs: np.ndarray) -> None:
+    @property
+    def sample_capacity(self) -> int:
+        """How many samples ``evaluate_one`` takes at once: a batch per binary."""
+        return self.batch * (self.workers if self.backend in _DEVICES else 1)
+
+    def evaluate_one(self, params: NetworkParameters, raster: np.ndarray) -> Readouts:
+        """Simulate one individual on up to ``sample_capacity`` samples, each
+        binary on its own consecutive share of them (``evaluate`` would run
+        every binary on the same samples).  Scoring a genome on a whole split
+        (validation, test) this way takes 1/workers of the time; the readouts
+        equal ``evaluate`` on each share, since every sample starts from the
+        sample reset."""
+        if params.population != 1:
+            raise ValueError(f"evaluate_one takes one individual, got {params.population}")
+        raster = np.asarray(raster)
+        if len(raster) > self.sample_capacity:
+            raise ValueError(f"evaluate_one takes at most {self.sample_capacity} samples, got {len(raster)}")
+        if len(raster) <= self.batch:
+            return self.evaluate(params, raster)
+        shares = [raster[k:k + self.batch] for k in range(0, len(raster), self.batch)]
+        inputs = []
+        for share in shares:
+            if share.shape[1:] != (self.n_steps, self.layer_sizes["input"]):
+                raise ValueError(f"raster must have shape (b, {self.n_steps}, {self.layer_sizes['input']}), "
+                                 f"got {raster.shape}")
+            x = np.zeros((self.batch * self.n_steps, self.layer_sizes["input"]))
+            x[: len(share) * self.n_steps] = share.reshape(len(share) * self.n_steps, -1)
+            inputs.append(x)
+        self._run_standalone(self._flat_values(_pad_population(params, self.population)), inputs)
+        parts = [self._collect(1, len(share), workers=[k]) for k, share in enumerate(shares)]
+        return _concat_samples(parts)
+
+    def _run_standalone(self, values: dict, inputs: list[np.ndarray]) -> None:
         """Start one binary per worker on its slice of the population, then wait
         for all; the binary reports bad argument files only on stderr, so any
-        stderr output is an error."""
+        stderr output is an error.  ``inputs``: one raster for every worker, or
+        one per worker for the first ``len(inputs)`` workers."""
         kind = self.backend
         if self._build_number != _builds[kind]:
             raise RuntimeError(f"this {kind} evaluator was superseded by a newer {kind} build in the same process "
@@ -267,11 +300,15 @@ class PopulationEvaluator:
             if problem:
                 raise RuntimeError(f"the cuda evaluator cannot run: {problem}")
         binary = str(self.project_dir / "main")
-        input_file = self._results_dir / "input_raster.dat"  # shared by all workers
-        inputs.tofile(input_file)
+        if len(inputs) == 1:
+            input_files = [self._results_dir / "input_raster.dat"] * self.workers  # shared by all workers
+        else:
+            input_files = [wdir / "input_raster.dat" for wdir in self._worker_dirs[: len(inputs)]]
+        for x, path in zip(inputs, input_files):
+            x.tofile(path)
         procs = []
         with _locked(self._lock, exclusive=False):
-            for k, wdir in enumerate(self._worker_dirs):
+            for k, (wdir, input_file) in enumerate(zip(self._worker_dirs, input_files)):
                 share = slice(k * self._per_worker, (k + 1) * self._per_worker)
                 args = [binary, "--results_dir", f"{wdir}/", f"input_raster.values={input_file}"]
                 for (group, var), value in values.items():
@@ -302,12 +339,13 @@ class PopulationEvaluator:
         path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
         return np.fromfile(path, dtype=variable.dtype)
 
-    def _collect(self, n_ind: int, n_samples: int) -> Readouts:
+    def _collect(self, n_ind: int, n_samples: int, workers: list[int] | None = None) -> Readouts:
+        """The readouts of the given workers' individuals (default: all), in worker order."""
         Pw, B, T, O = self._per_worker, self.batch, self.n_steps, self.n_out
         vmax, trace, finite = [], [], []
         stats = {name: [] for name in self.readout_stats}
         counts, firsts = {name: [] for name in self.net.spike_monitors}, {name: [] for name in self.net.spike_monitors}
-        for k in range(self.workers):
+        for k in range(self.workers) if workers is None else workers:
             raw = self._read(self.net.max_monitor.variables[READOUT_MAX], k).reshape(-1, Pw * O)
             vmax.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
             for name, values in stats.items():  # recorded with the max, at every sample boundary
@@ -405,3 +443,15 @@ def _pad_population(params: NetworkParameters, population: int) -> NetworkParame
 
     return NetworkParameters({k: pad(v) for k, v in params.weights.items()},
                              {layer: {k: pad(v) for k, v in d.items()} for layer, d in params.neurons.items()})
+
+
+def _concat_samples(parts: list[Readouts]) -> Readouts:
+    """Join readouts of the same individuals on consecutive samples (axis 1)."""
+    def join(arrays):
+        if arrays[0] is None:
+            return None
+        if isinstance(arrays[0], dict):
+            return {key: np.concatenate([a[key] for a in arrays], axis=1) for key in arrays[0]}
+        return np.concatenate(arrays, axis=1)
+
+    return Readouts(*(join([getattr(p, f.name) for p in parts]) for f in fields(Readouts)))
