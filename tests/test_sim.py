@@ -281,3 +281,27 @@ def test_second_cpp_evaluator_supersedes_first(model, case, cpp_eval, cpp_result
         np.testing.assert_allclose(r.vmax, cpp_result.vmax, rtol=0, atol=1e-12)
     finally:
         second.close()
+
+
+@pytest.mark.parametrize("backend", ["runtime", "cpp"])
+def test_parallel_samples_layout_matches_the_numpy_reference(backend, model, case, reference, runtime_result):
+    """The GPU layout (the B samples side by side, one run of T steps) gives the
+    readouts of the default layout; last in this file because a new cpp
+    evaluator supersedes the module's."""
+    lay, _, params, raster = case
+    vmax, trace, counts = reference
+    ev = PopulationEvaluator(model, lay.layer_sizes, P, B, T, backend=backend, record_trace=True,
+                             record_spikes=True, readout_stats=("final", "sum"), parallel_samples=True)
+    try:
+        r = ev.evaluate(params, raster)
+        np.testing.assert_array_equal(r.spike_counts["hidden"], counts)
+        np.testing.assert_allclose(r.vmax, vmax, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.vfinal, trace[:, :, -1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.vsum, trace.sum(axis=2), rtol=0, atol=1e-9)
+        # first spikes: the reference has none, the default layout (runtime) does
+        np.testing.assert_array_equal(r.first_spikes["hidden"], runtime_result.first_spikes["hidden"])
+        part = ev.evaluate(_one_individual(case, 2), raster[1:3])  # padding and trimming
+        np.testing.assert_allclose(part.vmax, vmax[2:3, 1:3], rtol=0, atol=1e-12)
+    finally:
+        ev.close()

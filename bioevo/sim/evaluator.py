@@ -91,6 +91,7 @@ class PopulationEvaluator:
         record_spikes: bool | tuple[str, ...] = False,
         workers: int | None = None,
         readout_stats: tuple[str, ...] = (),
+        parallel_samples: bool = False,
     ) -> None:
         """``record_spikes``: True for every spiking layer, or a tuple of layer
         names.  ``readout_stats``: "final" and/or "sum", the readout variable at
@@ -98,7 +99,9 @@ class PopulationEvaluator:
         simulation (equal to those statistics of the trace, without its cost).  ``workers``: cpp only, how many copies of the compiled binary run at
         once, each on its share of the population (default: 2 on machines with
         two or more cores, which measured ~1.7x faster than one; 1 for runtime
-        and cuda, which has one GPU)."""
+        and cuda, which has one GPU).  ``parallel_samples``: the B samples side
+        by side in one run of T steps instead of one after another
+        (``network`` module docstring); the readouts are the same."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
         if population < 1 or batch < 1 or n_steps < 1:
@@ -116,6 +119,7 @@ class PopulationEvaluator:
             record_spikes = tuple(sorted(record_spikes))
         self.readout_stats = tuple(sorted(set(readout_stats)))  # build_network checks the names
         self.backend, self.record_trace, self.record_spikes = backend, record_trace, record_spikes
+        self.parallel_samples = parallel_samples
         self.n_out = self.layer_sizes[model.readout_layer]
         if backend in _DEVICES:
             self._build_standalone()
@@ -130,11 +134,14 @@ class PopulationEvaluator:
                 "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
         if self.readout_stats:  # only then, so that the default network keeps its cached build
             spec["stats"] = self.readout_stats
+        if self.parallel_samples:  # likewise
+            spec["parallel_samples"] = True
         if self.backend == "cuda":  # only then, so that cpp builds keep their cached keys
             import brian2cuda
             spec |= {"brian2cuda": brian2cuda.__version__, "compute_capability": self._capability}
         digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        return f"{self.model.name}-P{self._per_worker}-B{self.batch}-T{self.n_steps}-{digest}"
+        layout = "-par" if self.parallel_samples else ""
+        return f"{self.model.name}-P{self._per_worker}-B{self.batch}-T{self.n_steps}{layout}-{digest}"
 
     def _build_standalone(self) -> None:
         kind = self.backend
@@ -164,9 +171,9 @@ class PopulationEvaluator:
             with settings as self._capability:
                 self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
                                          self.record_trace, self.record_spikes, self.readout_stats,
-                                         on_defaultclock=kind == "cuda")
+                                         on_defaultclock=kind == "cuda", parallel_samples=self.parallel_samples)
                 network = b2.Network(self.net.objects())
-                network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
+                network.run(self._duration(), namespace={})
                 self._network = network
                 self.project_dir = cache_root() / kind / self._build_key()
                 self._lock = self.project_dir.with_suffix(".lock")
@@ -189,9 +196,25 @@ class PopulationEvaluator:
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
         self.net = build_network(self.model, self.layer_sizes, self.population, self.batch, self.n_steps,
-                                 self.record_trace, self.record_spikes, self.readout_stats)
+                                 self.record_trace, self.record_spikes, self.readout_stats,
+                                 parallel_samples=self.parallel_samples)
         self._network = b2.Network(self.net.objects())
         self._network.store("initial")
+
+    def _duration(self) -> b2.Quantity:
+        return run_duration(self.model, self.batch, self.n_steps, self.parallel_samples)
+
+    def _network_values(self, value: np.ndarray) -> np.ndarray:
+        """Per-individual rows as the network holds them: B copies of each side by side."""
+        return np.repeat(value, self.batch, axis=0) if self.parallel_samples else value
+
+    def _network_inputs(self, inputs: np.ndarray) -> np.ndarray:
+        """The (B*T, M) raster of the samples one after another as the network reads it."""
+        if not self.parallel_samples:
+            return inputs
+        M = self.layer_sizes["input"]
+        return np.ascontiguousarray(inputs.reshape(self.batch, self.n_steps, M).transpose(1, 0, 2)
+                                    .reshape(self.n_steps, self.batch * M))
 
     def close(self) -> None:
         """Remove this evaluator's results folder (the compiled project stays cached)."""
@@ -305,7 +328,7 @@ class PopulationEvaluator:
         else:
             input_files = [wdir / "input_raster.dat" for wdir in self._worker_dirs[: len(inputs)]]
         for x, path in zip(inputs, input_files):
-            x.tofile(path)
+            self._network_inputs(x).tofile(path)
         procs = []
         with _locked(self._lock, exclusive=False):
             for k, (wdir, input_file) in enumerate(zip(self._worker_dirs, input_files)):
@@ -313,7 +336,7 @@ class PopulationEvaluator:
                 args = [binary, "--results_dir", f"{wdir}/", f"input_raster.values={input_file}"]
                 for (group, var), value in values.items():
                     path = wdir / f"arg_{group}_{var}.dat"
-                    value[share].tofile(path)
+                    self._network_values(value[share]).tofile(path)
                     args.append(f"{group}.{var}={path}")
                 procs.append(subprocess.Popen(args, cwd=self.project_dir, stdout=subprocess.DEVNULL,
                                               stderr=subprocess.PIPE))
@@ -328,9 +351,9 @@ class PopulationEvaluator:
         self._network.restore("initial")
         for (group, var), value in values.items():
             obj = self.net.synapses.get(group) or self.net.groups[group]
-            obj.variables[var].set_value(value.ravel())
-        self.net.inputs.values[:] = inputs
-        self._network.run(run_duration(self.model, self.batch, self.n_steps), namespace={})
+            obj.variables[var].set_value(self._network_values(value).ravel())
+        self.net.inputs.values[:] = self._network_inputs(inputs)
+        self._network.run(self._duration(), namespace={})
 
     def _read(self, variable, worker: int) -> np.ndarray:
         """A recorded array of one worker: from its results files (cpp) or memory (runtime)."""
@@ -339,6 +362,14 @@ class PopulationEvaluator:
         path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
         return np.fromfile(path, dtype=variable.dtype)
 
+    def _at_sample_ends(self, raw: np.ndarray, width: int) -> np.ndarray:
+        """(Pw, B, width) from a monitor recorded at every sample boundary
+        (row 0 is the start of the run, before any input)."""
+        Pw, B = self._per_worker, self.batch
+        if self.parallel_samples:  # one boundary after the start; columns (individual, sample, value)
+            return raw.reshape(-1, Pw, B, width)[1]
+        return raw.reshape(-1, Pw * width)[1 : B + 1].reshape(B, Pw, width).transpose(1, 0, 2)
+
     def _collect(self, n_ind: int, n_samples: int, workers: list[int] | None = None) -> Readouts:
         """The readouts of the given workers' individuals (default: all), in worker order."""
         Pw, B, T, O = self._per_worker, self.batch, self.n_steps, self.n_out
@@ -346,32 +377,39 @@ class PopulationEvaluator:
         stats = {name: [] for name in self.readout_stats}
         counts, firsts = {name: [] for name in self.net.spike_monitors}, {name: [] for name in self.net.spike_monitors}
         for k in range(self.workers) if workers is None else workers:
-            raw = self._read(self.net.max_monitor.variables[READOUT_MAX], k).reshape(-1, Pw * O)
-            vmax.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
+            vmax.append(self._at_sample_ends(self._read(self.net.max_monitor.variables[READOUT_MAX], k), O))
             for name, values in stats.items():  # recorded with the max, at every sample boundary
-                raw = self._read(self.net.max_monitor.variables[READOUT_STATS[name].variable], k).reshape(-1, Pw * O)
-                values.append(raw[1 : B + 1].reshape(B, Pw, O).transpose(1, 0, 2))
+                var = self.net.max_monitor.variables[READOUT_STATS[name].variable]
+                values.append(self._at_sample_ends(self._read(var, k), O))
             ok = np.ones((Pw, B), dtype=bool)
             for name, mon in self.net.state_checks.items():
                 var = next(iter(mon.record_variables))
-                state = self._read(mon.variables[var], k).reshape(-1, Pw * self.layer_sizes[name])[1 : B + 1]
-                ok &= np.isfinite(state.reshape(B, Pw, -1)).all(axis=2).T
+                state = self._at_sample_ends(self._read(mon.variables[var], k), self.layer_sizes[name])
+                ok &= np.isfinite(state).all(axis=2)
             finite.append(ok)
             if self.net.trace_monitor is not None:
-                var = self.net.trace_monitor.variables[self.model.readout_variable]
-                raw = self._read(var, k).reshape(-1, Pw * O)[: B * T]
-                trace.append(raw.reshape(B, T, Pw, O).transpose(2, 0, 1, 3))
+                raw = self._read(self.net.trace_monitor.variables[self.model.readout_variable], k)
+                if self.parallel_samples:  # rows: steps; columns: (individual, sample, readout)
+                    trace.append(raw.reshape(-1, Pw, B, O)[:T].transpose(1, 2, 0, 3))
+                else:  # rows: (sample, step); columns: (individual, readout)
+                    trace.append(raw.reshape(-1, Pw * O)[: B * T].reshape(B, T, Pw, O).transpose(2, 0, 1, 3))
             for name, mon in self.net.spike_monitors.items():
                 n = self.layer_sizes[name]
                 idx = self._read(mon.variables["i"], k)
                 step = np.floor(self._read(mon.variables["t"], k) / (self.model.step_ms * 1e-3) + 1e-9).astype(np.int64)
-                keep = step < B * T
-                where = (idx[keep] // n, step[keep] // T, idx[keep] % n)
+                if self.parallel_samples:  # neuron index (individual, sample, neuron); step within the sample
+                    keep = step < T
+                    idx, step = idx[keep], step[keep]
+                    where, at = (idx // (B * n), (idx // n) % B, idx % n), step
+                else:  # neuron index (individual, neuron); step (sample, step)
+                    keep = step < B * T
+                    idx, step = idx[keep], step[keep]
+                    where, at = (idx // n, step // T, idx % n), step % T
                 c = np.zeros((Pw, B, n), dtype=np.int64)
                 np.add.at(c, where, 1)
                 counts[name].append(c)
                 first = np.full((Pw, B, n), T, dtype=np.int64)
-                np.minimum.at(first, where, step[keep] % T)
+                np.minimum.at(first, where, at)
                 firsts[name].append(first)
         return Readouts(
             np.concatenate(vmax)[:n_ind, :n_samples].copy(),

@@ -7,7 +7,13 @@ of one flat array.  The input layer is shared by all individuals.  The B
 samples are presented one after another (time-multiplexed): sample b occupies
 steps b*T .. b*T+T-1, and every layer's ``sample_reset`` runs at the start of
 each sample.  This keeps the synapse count at P*(M*H + H*O) instead of
-B times that, which is what made it the fastest layout we measured.
+B times that, which is what made it the fastest layout we measured on CPUs.
+
+``parallel_samples`` is the other layout, for GPUs: every individual holds B
+copies of its neurons, one per sample (block q = p*B + b), the input layer
+holds B copies of the input units (sample b's units are b*M .. b*M+M-1) and
+one run lasts T steps.  B times the neurons and synapses, 1/B of the steps:
+more work per step for a GPU to spread over its cores.
 """
 from __future__ import annotations
 
@@ -63,12 +69,16 @@ class BrianNetwork:
 
 
 def block_connections(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, population: int,
-                      shared_source: bool) -> tuple[np.ndarray, np.ndarray]:
+                      shared_source: bool, source_blocks: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The within-individual connections (pre, post) repeated for every
-    individual, ordered (individual, connection) so that weights reshape to
-    (P, connections) -- (P, n_pre, n_post) when all pairs are connected."""
+    individual (block), ordered (block, connection) so that weights reshape to
+    (P, connections) -- (P, n_pre, n_post) when all pairs are connected.  A
+    shared source (the input layer) has ``source_blocks`` blocks of its own, and
+    block q reads source block q % source_blocks (1: every block reads the same
+    units; B in the parallel-samples layout: block p*B + b reads sample b)."""
     p = np.arange(population)[:, None]
-    i = np.broadcast_to(pre[None, :] + (0 if shared_source else p * n_pre), (population, len(pre)))
+    offset = (p % source_blocks) * n_pre if shared_source else p * n_pre
+    i = np.broadcast_to(pre[None, :] + offset, (population, len(pre)))
     j = p * n_post + post[None, :]
     return i.ravel().astype(np.int32), j.ravel().astype(np.int32)
 
@@ -83,6 +93,7 @@ def build_network(
     record_spikes: bool | tuple[str, ...] = False,
     readout_stats: tuple[str, ...] = (),
     on_defaultclock: bool = False,
+    parallel_samples: bool = False,
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device.
 
@@ -95,7 +106,10 @@ def build_network(
     value at the last step of each sample and/or its sum over the sample's
     steps, sampled like the trace (once per input step, after the step's
     updates and resets), so they equal ``trace[:, :, -1]`` and
-    ``trace.sum(axis=2)`` without recording the trace."""
+    ``trace.sum(axis=2)`` without recording the trace.
+
+    ``parallel_samples``: the B samples side by side instead of one after
+    another (module docstring); the input raster is then (T, B*M)."""
     unknown = set(readout_stats) - set(READOUT_STATS)
     if unknown:
         raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(READOUT_STATS)}")
@@ -107,11 +121,16 @@ def build_network(
     timing = {"clock": b2.defaultclock} if on_defaultclock else {"dt": dt}
     step = model.step_ms * b2.ms  # one input time step (several integration steps for stiff models)
     n_in = layer_sizes["input"]
-    inputs = b2.TimedArray(np.zeros((batch * n_steps, n_in)), dt=step, name="input_raster")
+    # the parallel layout: P*B blocks of every layer, B blocks of input units, one sample's duration
+    if parallel_samples:
+        blocks, in_blocks, rows = population * batch, batch, n_steps
+    else:
+        blocks, in_blocks, rows = population, 1, batch * n_steps
+    inputs = b2.TimedArray(np.zeros((rows, in_blocks * n_in)), dt=step, name="input_raster")
     # An input unit spikes in a step where the raster holds a count >= 1; synapses from the input
     # read the count as ``count_pre`` (``on_pre = "I_post += w * count_pre"``), so a binned raster
     # with several spikes of one unit in one step (SHD) delivers all of them.
-    input_group = b2.NeuronGroup(n_in, "count : 1", threshold="count > 0.5", reset="", name="input",
+    input_group = b2.NeuronGroup(in_blocks * n_in, "count : 1", threshold="count > 0.5", reset="", name="input",
                                  namespace={"input_raster": inputs}, dt=step)
     input_group.run_regularly("count = input_raster(t, i)", when="start", name="input_count")
     groups = {"input": input_group}
@@ -126,7 +145,7 @@ def build_network(
             kwargs.update(threshold=layer.threshold, reset=layer.reset or "")
         if layer.refractory is not None:
             kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
-        group = b2.NeuronGroup(population * layer_sizes[layer.name], equations, method=layer.method,
+        group = b2.NeuronGroup(blocks * layer_sizes[layer.name], equations, method=layer.method,
                                name=layer.name, namespace=_unit_namespace(), **timing, **kwargs)
         if layer.step.strip():
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
@@ -150,7 +169,7 @@ def build_network(
                         namespace=_unit_namespace(), **timing)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
         pre, post = syn.pairs(n_pre, n_post, namespace)
-        i, j = block_connections(pre, post, n_pre, n_post, population, syn.source == "input")
+        i, j = block_connections(pre, post, n_pre, n_post, blocks, syn.source == "input", in_blocks)
         s.connect(i=i, j=j)
         if syn.delay:
             s.delay = syn.delay * b2.ms
@@ -177,9 +196,10 @@ def build_network(
     return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others, state_checks)
 
 
-def run_duration(model: ModelSpec, batch: int, n_steps: int) -> b2.Quantity:
-    """One input step beyond the batch so that the last sample's maximum is recorded."""
-    return (batch * n_steps + 1) * model.step_ms * b2.ms
+def run_duration(model: ModelSpec, batch: int, n_steps: int, parallel_samples: bool = False) -> b2.Quantity:
+    """One input step beyond the batch (or, side by side, the one sample) so
+    that the last sample's maximum is recorded."""
+    return ((n_steps if parallel_samples else batch * n_steps) + 1) * model.step_ms * b2.ms
 
 
 def _unit_namespace() -> dict:
