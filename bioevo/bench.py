@@ -108,7 +108,8 @@ def _time_interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
 
 
 def bench_point(population: int, batch: int, repeats: int, record_trace: bool = False,
-                with_numpy: bool = True, check: bool = False, workers: int | None = None) -> dict:
+                with_numpy: bool = True, check: bool = False, workers: int | None = None,
+                parallel_samples: bool = False) -> dict:
     """Build a cpp evaluator for (P, B) and time it (and numpy) on the same problem."""
     from .sim.evaluator import PopulationEvaluator
     from .sim.reference import simulate_lif
@@ -116,7 +117,7 @@ def bench_point(population: int, batch: int, repeats: int, record_trace: bool = 
     model, layout, params, raster = make_problem(population, batch)
     t0 = time.perf_counter()
     ev = PopulationEvaluator(model, layout.layer_sizes, population, batch, N_STEPS, backend="cpp",
-                             record_trace=record_trace, workers=workers)
+                             record_trace=record_trace, workers=workers, parallel_samples=parallel_samples)
     build_s = time.perf_counter() - t0
 
     def run_cpp():
@@ -175,7 +176,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="binaries run at once by the cpp evaluator (default: its own, 2 on >= 2 cores)")
     parser.add_argument("--backend", choices=["cpp", "cuda"], default="cpp",
                         help="cuda: the GPU check, cuda against cpp readouts and a timing sweep (bioevo/bench_cuda.py)")
+    parser.add_argument("--layout", choices=["sequential", "parallel"], default="sequential",
+                        help="the samples one after another (default) or side by side (the GPU layout); "
+                             "for cuda, the cpp reference stays sequential")
     args = parser.parse_args(argv)
+    parallel = args.layout == "parallel"
     repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
     if args.backend == "cuda":
         from .sim.cuda import unavailable
@@ -186,10 +191,11 @@ def main(argv: list[str] | None = None) -> dict:
         _quiet_brian()
         from .bench_cuda import run
 
-        return run(repeats, args.quick)
+        return run(repeats, args.quick, parallel)
     _quiet_brian()
     env = environment()
     print(f"bioevo.bench: lif {SIZES['inputs']}->{SIZES['hidden']}->{SIZES['classes']}, T={N_STEPS}, "
+          f"{args.layout} samples, "
           f"weight gain {WEIGHT_GAIN['input_hidden']:g}/{WEIGHT_GAIN['hidden_readout']:g}, "
           f"median of {repeats} after 1 warm-up")
     print(f"python {env['python']}, numpy {env['numpy']}, brian2 {env['brian2']}, {env['cpu_count']} cores, "
@@ -199,8 +205,9 @@ def main(argv: list[str] | None = None) -> dict:
     sys.stdout.flush()
 
     P, B = MAIN_POINT
-    main_row = bench_point(P, B, repeats, check=True, workers=args.workers)
-    trace_row = bench_point(P, B, repeats, record_trace=True, with_numpy=False, check=True, workers=args.workers)
+    main_row = bench_point(P, B, repeats, check=True, workers=args.workers, parallel_samples=parallel)
+    trace_row = bench_point(P, B, repeats, record_trace=True, with_numpy=False, check=True, workers=args.workers,
+                            parallel_samples=parallel)
     print(f"\nmain point P={P}, B={B} (cpp build {main_row['build_s']:.1f} s, "
           f"{main_row['hidden_spikes_per_neuron_per_sample']:.2f} hidden spikes per neuron per sample, "
           f"{100 * main_row['hidden_silent_fraction']:.0f}% of hidden neurons silent on every sample)")
@@ -215,7 +222,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     sweep = []
     for p, b in (QUICK_SWEEP if args.quick else SWEEP):
-        row = main_row if (p, b) == MAIN_POINT else bench_point(p, b, repeats, workers=args.workers)
+        row = main_row if (p, b) == MAIN_POINT else bench_point(p, b, repeats, workers=args.workers,
+                                                                parallel_samples=parallel)
         sweep.append(row)
         print(f"  sweep P={p:>3} B={b:>4}: cpp {row['cpp_s']:.4f} s, numpy64 {row['numpy64_s']:.4f} s, "
               f"numpy32 {row['numpy32_s']:.4f} s", flush=True)
@@ -226,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "network": {**SIZES, "T": N_STEPS, "weight_gain": WEIGHT_GAIN, "evolve": EVOLVE},
-        "P": P, "B": B, "repeats": repeats,
+        "P": P, "B": B, "repeats": repeats, "layout": args.layout,
         "cpp_s": main_row["cpp_s"],
         "workers": main_row["workers"],
         "cpp_min_s": main_row["cpp_min_s"],

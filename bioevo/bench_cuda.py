@@ -52,13 +52,13 @@ def _timed(ev, params, raster, repeats: int) -> tuple[float, object]:
     return float(np.median(times)), readouts
 
 
-def _point(backend: str, hidden: int, population: int, batch: int, repeats: int) -> dict:
+def _point(backend: str, hidden: int, population: int, batch: int, repeats: int, parallel: bool = False) -> dict:
     from .sim.evaluator import PopulationEvaluator
 
     model, layout, params, raster = make_problem(population, batch, hidden=hidden)
     t0 = time.perf_counter()
     ev = PopulationEvaluator(model, layout.layer_sizes, population, batch, N_STEPS, backend=backend,
-                             workers=2 if backend == "cpp" else None)
+                             workers=2 if backend == "cpp" else None, parallel_samples=parallel)
     build_s = time.perf_counter() - t0
     try:
         seconds, readouts = _timed(ev, params, raster, repeats)
@@ -86,8 +86,9 @@ def _gpu_name() -> str | None:
     return res.stdout.strip().splitlines()[0] if res.returncode == 0 and res.stdout.strip() else None
 
 
-def run(repeats: int, quick: bool) -> dict:
-    """The check and the sweep; prints progress and, last, one JSON line."""
+def run(repeats: int, quick: bool, parallel: bool = False) -> dict:
+    """The check and the sweep; prints progress and, last, one JSON line.  ``parallel``:
+    cuda with the samples side by side (the cpp reference keeps them one after another)."""
     import brian2 as b2
 
     from .sim.cuda import compute_capability
@@ -101,7 +102,7 @@ def run(repeats: int, quick: bool) -> dict:
     rows, cpp_rows = [], []
     for hidden in hidden_sizes:
         for p, b in points:
-            row = _point("cuda", hidden, p, b, repeats)
+            row = _point("cuda", hidden, p, b, repeats, parallel)
             rows.append(row)
             print(f"  cuda hidden={hidden:>4} P={p:>4} B={b:>4}: {row['seconds']:.4f} s "
                   f"({row['us_per_sample']:.3f} us per individual-sample; build {row['build_s']} s)", flush=True)
@@ -123,7 +124,7 @@ def run(repeats: int, quick: bool) -> dict:
     result = {
         "backend": "cuda", "network": {**SIZES, "hidden": list(hidden_sizes), "T": N_STEPS, "weight_gain": WEIGHT_GAIN,
                                        "evolve": EVOLVE},
-        "float": dtype, "repeats": repeats, "gpu": _gpu_name(), "compute_capability": compute_capability(),
+        "float": dtype, "repeats": repeats, "layout": "parallel" if parallel else "sequential", "gpu": _gpu_name(), "compute_capability": compute_capability(),
         "agreement": check,
         "speedup_at_8192": {str(r["hidden"]): r["speedup_vs_cpp_2_workers"] for r in rows
                             if r["PB"] == 8192 and "speedup_vs_cpp_2_workers" in r},
