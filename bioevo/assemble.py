@@ -108,9 +108,10 @@ def memory_estimate(cfg: dict, layout: GenomeLayout, population: int, n_steps: i
     neurons = sum(n for name, n in layout.layer_sizes.items() if name != "input")
     batch = cfg["evolve"]["batch_size"]
     n_out = max(layout.layer_sizes.values())  # bounds the readout size without knowing its layer
+    copies = batch if cfg["evolve"]["samples"] == "parallel" else 1  # of every neuron and synapse per individual
     return {
         "genomes": 4 * population * layout.size * 8,
-        "network": population * (synapses * 40 + neurons * 200),
+        "network": population * copies * (synapses * 40 + neurons * 200),
         "inputs": 2 * batch * n_steps * layout.layer_sizes["input"] * 8,
         "trace": 2 * population * batch * n_steps * n_out * 8 if trace else 0,
     }

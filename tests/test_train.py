@@ -43,6 +43,27 @@ def test_readme_python_api_example_runs_as_written(tmp_path, monkeypatch):
     assert 0 <= result.summary["test"]["accuracy"] <= 1 and len(result.history) == result.summary["generations"]
 
 
+def test_parallel_samples_train_like_sequential_ones(tmp_path):
+    """evolve.samples = "parallel" (the GPU layout) changes where the samples sit
+    in the network, not the run: the same losses, validations and test."""
+    import bioevo
+
+    runs = {}
+    for samples in ("sequential", "parallel"):
+        cfg = bioevo.load_config("randman-2", ["model.hidden=8", "strategy.es.popsize=4", "evolve.generations=3",
+                                               "evolve.batch_size=16", "evolve.eval_every=1", "data.split=[32,8,8]",
+                                               f"evolve.samples={samples}"], backend="runtime")
+        runs[samples] = bioevo.run(cfg, run_dir=tmp_path / samples, progress=False)
+    seq, par = runs["sequential"], runs["parallel"]
+    assert len(seq.history) == len(par.history) == 3
+    for a, b in zip(seq.history, par.history):
+        for key in ("loss_mean", "loss_min", "val_loss"):
+            assert b[key] == pytest.approx(a[key], rel=0, abs=1e-12), key
+        assert (a["train_acc"], a["val_acc"]) == (b["train_acc"], b["val_acc"])
+    assert seq.summary["test"]["confusion"] == par.summary["test"]["confusion"]
+    np.testing.assert_allclose(par.best_genome, seq.best_genome, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("preset, files", [("mnist", "train-images-idx3-ubyte"), ("shd", "shd_train.h5")])
 def test_missing_data_files_are_one_line_and_create_nothing(tmp_path, preset, files):
     out = tmp_path / "run"
