@@ -261,19 +261,24 @@ class PopulationEvaluator:
         if n_ind > self.population or n_samples > self.batch:
             raise ValueError(f"evaluator holds {self.population} individuals x {self.batch} samples, "
                              f"got {n_ind} x {n_samples}")
-        if raster.shape[1:] != (self.n_steps, self.layer_sizes["input"]):
-            raise ValueError(f"raster must have shape (b, {self.n_steps}, {self.layer_sizes['input']}), "
-                             f"got {raster.shape}")
         if n_ind < self.population:
             params = _pad_population(params, self.population)
-        inputs = np.zeros((self.batch * self.n_steps, self.layer_sizes["input"]))
-        inputs[: n_samples * self.n_steps] = raster.reshape(n_samples * self.n_steps, -1)
+        inputs = self._batch_inputs(raster)
         values = self._flat_values(params)
         if self.backend in _DEVICES:
             self._run_standalone(values, [inputs])
         else:
             self._run_runtime(values, inputs)
         return self._collect(n_ind, n_samples)
+
+    def _batch_inputs(self, raster: np.ndarray) -> np.ndarray:
+        """Up to a batch of samples (b, T, M) as the (B*T, M) input raster, silent after the b samples."""
+        if raster.shape[1:] != (self.n_steps, self.layer_sizes["input"]):
+            raise ValueError(f"raster must have shape (b, {self.n_steps}, {self.layer_sizes['input']}), "
+                             f"got {raster.shape}")
+        inputs = np.zeros((self.batch * self.n_steps, self.layer_sizes["input"]))
+        inputs[: len(raster) * self.n_steps] = raster.reshape(len(raster) * self.n_steps, -1)
+        return inputs
 
     @property
     def sample_capacity(self) -> int:
@@ -295,14 +300,7 @@ class PopulationEvaluator:
         if len(raster) <= self.batch:
             return self.evaluate(params, raster)
         shares = [raster[k:k + self.batch] for k in range(0, len(raster), self.batch)]
-        inputs = []
-        for share in shares:
-            if share.shape[1:] != (self.n_steps, self.layer_sizes["input"]):
-                raise ValueError(f"raster must have shape (b, {self.n_steps}, {self.layer_sizes['input']}), "
-                                 f"got {raster.shape}")
-            x = np.zeros((self.batch * self.n_steps, self.layer_sizes["input"]))
-            x[: len(share) * self.n_steps] = share.reshape(len(share) * self.n_steps, -1)
-            inputs.append(x)
+        inputs = [self._batch_inputs(share) for share in shares]
         self._run_standalone(self._flat_values(_pad_population(params, self.population)), inputs)
         parts = [self._collect(1, len(share), workers=[k]) for k, share in enumerate(shares)]
         return _concat_samples(parts)
