@@ -45,6 +45,9 @@ class LayerSpec:
     sample_reset: str = ""
     parameters: dict[str, ParameterSpec] = field(default_factory=dict)
     derived: dict[str, str] = field(default_factory=dict)
+    # a variable that must be finite at the end of every sample ("" = the layer's ODE variable v, or its
+    # first ODE variable; layers without ODEs are checked only if they name one: a stiff step of their own)
+    state_check: str = ""
 
     @property
     def spiking(self) -> bool:
@@ -267,7 +270,7 @@ def _parameter(name: str, raw: Any, where: str) -> ParameterSpec:
 
 _TOP_KEYS = {"name", "description", "dt", "input_dt", "constants", "layers", "synapses", "readout", "figures"}
 _LAYER_KEYS = {"size", "equations", "step", "method", "threshold", "reset", "refractory", "sample_reset",
-               "parameters", "derived"}
+               "parameters", "derived", "state_check"}
 _SYNAPSE_KEYS = {"source", "target", "on_pre", "model", "condition", "weights", "value", "delay", "gain"}
 
 
@@ -298,6 +301,17 @@ def _figures(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _state_check(raw: dict, where: str) -> str:
+    name = raw.get("state_check", "")
+    if not name:
+        return ""
+    declared = declared_names(str(raw.get("equations", "")))  # parse errors are reported with the equations
+    if not isinstance(name, str) or name not in declared:
+        raise ValueError(f"{where}: state_check {name!r} is not a variable of the layer's equations; "
+                         f"allowed: {', '.join(sorted(declared))}")
+    return name
+
+
 def parse_model(data: dict, source: str = "") -> ModelSpec:
     """Build a :class:`ModelSpec` from the parsed TOML, checking what Brian2 would
     otherwise only report deep inside code generation."""
@@ -325,6 +339,7 @@ def parse_model(data: dict, source: str = "") -> ModelSpec:
             sample_reset=raw.get("sample_reset", ""),
             parameters=params,
             derived=dict(raw.get("derived", {})),
+            state_check=_state_check(raw, lwhere),
         )
     synapses = {}
     for sname, raw in data.get("synapses", {}).items():

@@ -381,6 +381,8 @@ HOSTILE = [
      "unit 'msec' is not a Brian2 unit"),
     (T, lambda d: ["--set", "model.name=\"" + _bad_model(d, "threshold = ", "treshold = ") + "\""],
      "unknown key 'treshold'"),
+    (T, lambda d: ["--set", "model.name=\"" + _bad_model(d, "threshold = ", "state_check = \"vv\"\nthreshold = ")
+                   + "\""], "state_check 'vv' is not a variable of the layer's equations"),
     (T, lambda d: ["--set", "model.name=\"" + _bad_model(d, "v : 1\nI : 1\nbeta_mem", "v : 1\nI :: 1\nbeta_mem")
                    + "\""], "layers.hidden.equations"),
     (T, lambda d: ["--set", "model.name=\"" + _bad_model(d, "count_pre", "cnt_pre") + "\""], "cnt_pre"),

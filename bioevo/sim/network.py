@@ -184,13 +184,16 @@ def build_network(
     wanted = set(groups) - {"input"} if record_spikes is True else set(record_spikes or ())
     spike_monitors = {name: b2.SpikeMonitor(g, name=f"{name}_spikes") for name, g in groups.items()
                       if name in wanted and g.events}
-    # Layers integrated by Brian2's ODE solvers (stiff models such as HH) can blow up; a non-finite
-    # state at the end of a sample marks the individual (its neurons may simply fall silent otherwise).
+    # Layers integrated by Brian2's ODE solvers, or by a step of their own that names a state_check
+    # (stiff models such as HH), can blow up; a non-finite state at the end of a sample marks the
+    # individual (its neurons may simply fall silent otherwise).
     state_checks = {}
     for name, g in groups.items():
+        if name == "input":
+            continue
         diff = sorted(g.equations.diff_eq_names)
-        if name != "input" and diff:
-            var = "v" if "v" in diff else diff[0]
+        var = model.layers[name].state_check or ("v" if "v" in diff else diff[0] if diff else "")
+        if var:
             state_checks[name] = b2.StateMonitor(g, var, record=True, dt=sample_dt, when="before_start",
                                                  name=f"{name}_state_check")
     return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others, state_checks)
