@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bioevo.hh_reference import lsoda_spike_times
+from bioevo.hh_reference import lsoda_spike_times, with_brian_odes
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
 
@@ -124,43 +124,13 @@ def test_blown_up_individual_gets_the_worst_loss_and_others_are_untouched(hh, ba
     assert np.isinf(loss[1]) and np.isfinite(loss[0]) and loss[0] == alone[0]
 
 
-#: The 1952 equations as ODEs, for Brian2's own exponential Euler (what models/hh.toml
-#: generated before its step was written out by hand).
-HH_ODES = """
-dv/dt = (g_na * m**3 * h * (E_na - v) + g_k * n**4 * (E_k - v) + g_l * (E_l - v) + I_app + I_syn) / C_m / ms : 1
-dm/dt = (alpha_m * (1 - m) - beta_m * m) / ms : 1
-dh/dt = (alpha_h * (1 - h) - beta_h * h) / ms : 1
-dn/dt = (alpha_n * (1 - n) - beta_n * n) / ms : 1
-dI_syn/dt = -I_syn / (tau_syn * ms) : 1
-alpha_m = 1.0 / exprel((25 - v) / 10) : 1
-beta_m = 4 * exp(-v / 18) : 1
-alpha_h = 0.07 * exp(-v / 20) : 1
-beta_h = 1 / (exp((30 - v) / 10) + 1) : 1
-alpha_n = 0.1 / exprel((10 - v) / 10) : 1
-beta_n = 0.125 * exp(-v / 80) : 1
-C_m : 1 (constant)
-g_na : 1 (constant)
-g_k : 1 (constant)
-g_l : 1 (constant)
-E_na : 1 (constant)
-E_k : 1 (constant)
-E_l : 1 (constant)
-tau_syn : 1 (constant)
-I_app : 1 (constant)
-I_scale : 1 (constant)
-"""
-
 
 def test_written_out_step_equals_brians_exponential_euler_of_the_odes(hh):
     """The hand-written step (shared exponentials) is Brian2's exponential Euler of
     the same ODEs up to rounding: the same spikes and membrane potential from
     hyperpolarising currents through repetitive firing to depolarisation block,
     and through v = 25 and 10 mV, where the rates' 0/0 points lie."""
-    import dataclasses
-
-    layer = hh.layers["hidden"]
-    odes = dataclasses.replace(layer, equations=HH_ODES, step="", method="exponential_euler", derived={})
-    generated = dataclasses.replace(hh, layers={**hh.layers, "hidden": odes})
+    generated = with_brian_odes(hh)
     currents = np.array([-50.0, 0.0, 3.0, 10.0, 50.0, 90.0, 200.0])
     ours = simulate_single(hh, "hidden", currents, 50.0, record_v=True)
     brians = simulate_single(generated, "hidden", currents, 50.0, record_v=True)
@@ -177,14 +147,11 @@ def test_written_out_step_is_finite_at_the_rates_0_0_points(hh, v0):
     the limit, so the state stays finite and follows Brian2's exprel-based step."""
     import dataclasses
 
-    layer = hh.layers["hidden"]
-    start = layer.sample_reset.replace("v = 0", f"v = {v0}")
-    ours_layer = dataclasses.replace(layer, sample_reset=start)
-    odes = dataclasses.replace(layer, equations=HH_ODES, step="", method="exponential_euler", derived={},
-                               sample_reset=start)
+    start = hh.layers["hidden"].sample_reset.replace("v = 0", f"v = {v0}")
+    ours_layer = dataclasses.replace(hh.layers["hidden"], sample_reset=start)
     ours = simulate_single(dataclasses.replace(hh, layers={**hh.layers, "hidden": ours_layer}), "hidden",
                            np.array([0.0]), 1.0, record_v=True)[2]
-    brians = simulate_single(dataclasses.replace(hh, layers={**hh.layers, "hidden": odes}), "hidden",
-                             np.array([0.0]), 1.0, record_v=True)[2]
+    brians = simulate_single(with_brian_odes(hh, sample_reset=start), "hidden", np.array([0.0]), 1.0,
+                             record_v=True)[2]
     assert np.all(np.isfinite(ours))
     np.testing.assert_allclose(ours, brians, rtol=0, atol=1e-5)
