@@ -43,8 +43,9 @@ from .compare import first_generation
 PROG = "python -m bioevo.tasks.heterogeneity"
 TAUS = '["hidden.tau_mem", "hidden.tau_syn"]'
 CONDITIONS = {
-    "a": ("homogeneous fixed", []),
-    "b": ("heterogeneous fixed", [f"genome.heterogeneous={TAUS}", 'genome.init="gamma"']),
+    # a and b fix the time constants themselves: a preset that evolves them must not leak in
+    "a": ("homogeneous fixed", ["genome.evolve=[]"]),
+    "b": ("heterogeneous fixed", ["genome.evolve=[]", f"genome.heterogeneous={TAUS}", 'genome.init="gamma"']),
     "c": ("homogeneous evolved", [f"genome.evolve={TAUS}", "genome.per_neuron=false"]),
     "d": ("heterogeneous evolved", [f"genome.evolve={TAUS}", 'genome.init="gamma"']),
     "e": ("heterogeneous evolved + thresholds",
