@@ -128,7 +128,8 @@ def test_every_method_writes_a_complete_table(tmp_path, capsys):
         assert row["val_accuracy"] >= 0.01
     m = 30 * 50  # the flattened raster: 50 steps x 30 units
     assert saved["methods"]["mlp"]["n_parameters"] == (m * 16 + 16) + (16 * 2 + 2)
-    assert saved["methods"]["snn"]["n_parameters"] == 30 * 8 + 8 * 2  # the evolved genome: weights only
+    # the evolved genome: the weights and two time constants per hidden neuron (the preset evolves them)
+    assert saved["methods"]["snn"]["n_parameters"] == 30 * 8 + 8 * 2 + 2 * 8
     assert saved["methods"]["rnn"]["n_parameters"] == (30 * 8 + 8 * 8 + 8) + (8 * 2 + 2)
     assert saved["evolved"] == {"test_accuracy": 0.875, "val_accuracy": 0.9375, "wall_seconds": 12.5,
                                 "n_parameters": 256, "epochs": 7, "strategy": None, "run": str(run)}
@@ -184,7 +185,8 @@ def bad(argv: list[str], capsys) -> str:
     (["--methods", "cnn"], "method cnn needs an image preset"),
     (["--set", "baselines.epoch=3"], "unknown key 'baselines.epoch'"),
     (["--set", "baselines.snn.lr=0"], "baselines.snn.lr must be > 0"),
-    (["--set", "model.name=competition", "--methods", "snn"], "method snn reproduces model.name lif, lif_recurrent"),
+    (["--set", "model.name=competition", "--set", "genome.evolve=[]", "--methods", "snn"],
+     "method snn reproduces model.name lif, lif_recurrent"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
     out = tmp_path / "out"
