@@ -15,8 +15,8 @@ TINY = ["data.split=[24, 8, 8]", "evolve.batch_size=16", "evolve.generations=2",
 
 
 def test_fixed_heterogeneous_time_constants_follow_gamma():
-    cfg = resolve_config("randman-2", ['genome.heterogeneous=["hidden.tau_mem"]', 'genome.init="gamma"',
-                                       "model.hidden=4000"])
+    cfg = resolve_config("randman-2", ["genome.evolve=[]", 'genome.heterogeneous=["hidden.tau_mem"]',
+                                       'genome.init="gamma"', "model.hidden=4000"])
     layout = assemble(cfg, build_evaluator=False).layout
     tau = np.array(layout.fixed["hidden.tau_mem"])
     # Gamma(k=3) around the default 10 ms: mean 10, coefficient of variation 1/sqrt(3)
