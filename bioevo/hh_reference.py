@@ -6,9 +6,13 @@ against it."""
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.integrate import solve_ivp
+
+if TYPE_CHECKING:
+    from .model import ModelSpec
 
 #: v, m, h, n of the 1952 model at rest
 REST = (0.0, 0.0529325, 0.5961208, 0.3176769)
@@ -44,7 +48,7 @@ I_scale : 1 (constant)
 """
 
 
-def with_brian_odes(model, layer: str = "hidden", **changes):
+def with_brian_odes(model: "ModelSpec", layer: str = "hidden", **changes) -> "ModelSpec":
     """``model`` (models/hh.toml's ModelSpec) with ``layer`` integrated by Brian2's
     exponential Euler of :data:`BRIAN_ODES` instead of the hand-written step
     (``changes``: further LayerSpec fields, e.g. another ``sample_reset``)."""
