@@ -124,7 +124,6 @@ def test_blown_up_individual_gets_the_worst_loss_and_others_are_untouched(hh, ba
     assert np.isinf(loss[1]) and np.isfinite(loss[0]) and loss[0] == alone[0]
 
 
-
 def test_written_out_step_equals_brians_exponential_euler_of_the_odes(hh):
     """The hand-written step (shared exponentials) is Brian2's exponential Euler of
     the same ODEs up to rounding: the same spikes and membrane potential from
