@@ -24,26 +24,43 @@ def test_fixed_heterogeneous_time_constants_follow_gamma():
     assert not any(s.name.startswith("p.") for s in layout.segments)  # fixed: not in the genome
 
 
-def tiny_study(path, conditions: list[str], perturbations: list[float]):
-    """A one-seed Randman-2 study preset on the TINY budget, written to ``path``."""
+def tiny_study(path, conditions: list[str], perturbations: list[float], seeds: tuple[int, ...] = (0,)):
+    """A Randman-2 study preset on the TINY budget, written to ``path``."""
     overrides = ", ".join(f'"{o}"' for o in TINY)
-    path.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = {json.dumps(conditions)}\nseeds = [0]\n'
-                    f"perturbations = {perturbations}\noverrides = [{overrides}]\n")
+    path.write_text(f'[study]\ndatasets = ["randman-2"]\nconditions = {json.dumps(conditions)}\n'
+                    f"seeds = {list(seeds)}\nperturbations = {perturbations}\noverrides = [{overrides}]\n")
     return path
 
 
 def test_tiny_study_writes_table_and_figures(tmp_path):
-    preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "d"], [-0.2, 0.2])
+    preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "c", "d"], [-0.2, 0.2], seeds=(0, 1))
     out = tmp_path / "study"
     main(["--preset", str(preset), "--out", str(out)])
     for name in ("table.md", "study.json", "accuracy.png", "robustness.png", "time_constants.png"):
         assert (out / name).stat().st_size > 0
     results = json.loads((out / "study.json").read_text())["results"]["randman-2"]
-    assert set(results) == {"a", "d"}
-    rob = results["d"]["robustness"]
+    conds = results["conditions"]
+    assert set(conds) == {"a", "c", "d"}
+    rob = conds["d"]["robustness"]
     assert set(rob) == {"+0.00", "-0.20", "+0.20"} and all(0 <= v["mean"] <= 1 for v in rob.values())
     # the unperturbed accuracy re-computed here equals the run's own test accuracy
-    assert rob["+0.00"]["mean"] == pytest.approx(results["d"]["test_accuracy"]["mean"])
+    assert rob["+0.00"]["mean"] == pytest.approx(conds["d"]["test_accuracy"]["mean"])
+    # every run reached the common target, a multiple of 5% no run's best validation accuracy is under
+    best = [r["best_val_accuracy"] for c in conds.values() for r in c["runs"]]
+    assert results["common_target"] <= min(best) < results["common_target"] + 0.05
+    assert all(c["generations_to_common"]["n"] == 2 for c in conds.values())
+    # the paired difference to a, by hand from the per-seed test accuracies
+    acc = {c: [r["test_accuracy"] for r in conds[c]["runs"]] for c in conds}
+    diff = conds["d"]["vs_a"]["test_accuracy"]
+    assert diff["mean"] == pytest.approx(np.mean(np.subtract(acc["d"], acc["a"])))
+    assert diff["low"] <= diff["mean"] <= diff["high"] and "vs_a" not in conds["a"]
+    # 2 generations of 2: every run stopped at the cap, and the table says so run by run
+    assert all(c["at_cap"] == 2 for c in conds.values())
+    table = (out / "table.md").read_text()
+    assert table.count("| generation budget |") == 6 and "2 of 2" in table
+    # c starts homogeneous (one shared tau per layer), d from Gamma(k=3) draws (cv 0.58 expected)
+    assert conds["c"]["tau_stats"]["initial_tau_mem"]["cv"] == 0.0
+    assert conds["d"]["tau_stats"]["initial_tau_mem"]["cv"] > 0.25 and conds["a"]["tau_stats"] == {}
 
 
 def test_bad_study_presets(tmp_path):
@@ -58,15 +75,27 @@ def test_bad_study_presets(tmp_path):
         load_study("randman-2")
 
 
+def without_wall_time(value):
+    """A study.json's results without wall times, which a resumed run does not repeat."""
+    if isinstance(value, dict):
+        return {k: without_wall_time(v) for k, v in value.items() if k != "wall_seconds"}
+    if isinstance(value, list):
+        return [without_wall_time(v) for v in value]
+    return value
+
+
 def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
     preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "c"], [0.2])
     out = tmp_path / "study"
     main(["--preset", str(preset), "--out", str(out)])
-    before = json.loads((out / "study.json").read_text())["results"]
+    before = without_wall_time(json.loads((out / "study.json").read_text())["results"])
     (out / "randman-2" / "c" / "s0" / "summary.json").unlink()  # as if killed after its last checkpoint
     (out / "study.json").unlink()
+    main(["--preset", str(preset), "--report", str(out)])  # trains nothing: the unfinished run is reported as such
+    assert not (out / "randman-2" / "c" / "s0" / "summary.json").exists()
+    assert "not summarised: 1 of 2 runs finished" in (out / "table.md").read_text()
     main(["--preset", str(preset), "--resume", str(out)])
-    assert json.loads((out / "study.json").read_text())["results"] == before
+    assert without_wall_time(json.loads((out / "study.json").read_text())["results"]) == before
     other = tiny_study(tmp_path / "other.toml", ["a", "d"], [0.2])
     with pytest.raises(SystemExit):
         main(["--preset", str(other), "--resume", str(out)])

@@ -38,7 +38,8 @@ from ..cluster.studies import run_on_dask
 from ..errors import RunError
 from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
-from .compare import first_generation
+from ..report.heterogeneity import markdown, plot, summarise_dataset
+from .seeds import read_run
 
 PROG = "python -m bioevo.tasks.heterogeneity"
 TAUS = '["hidden.tau_mem", "hidden.tau_syn"]'
@@ -149,63 +150,6 @@ def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
             for f, p in zip(factors, preds)}
 
 
-def summarise(values: list[float | None]) -> dict:
-    got = [v for v in values if v is not None]
-    return {"mean": float(np.mean(got)) if got else None, "sd": float(np.std(got, ddof=1)) if len(got) > 1 else 0.0,
-            "n": len(got), "of": len(values)}
-
-
-def plot(results: dict, study: dict, out: Path) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    datasets, conds = study["datasets"], study["conditions"]
-    fig = Figure(figsize=(3 + 3 * len(datasets), 4))
-    FigureCanvasAgg(fig)
-    for k, ds in enumerate(datasets):
-        ax = fig.add_subplot(1, len(datasets), k + 1)
-        stats = [results[ds][c]["test_accuracy"] for c in conds]
-        ax.bar(conds, [s["mean"] for s in stats], yerr=[s["sd"] for s in stats], capsize=4, color="tab:blue")
-        ax.set(title=ds, ylabel="test accuracy", ylim=(0, 1))
-    fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=120)
-
-    fig = Figure(figsize=(3 + 3 * len(datasets), 4))
-    FigureCanvasAgg(fig)
-    for k, ds in enumerate(datasets):
-        ax = fig.add_subplot(1, len(datasets), k + 1)
-        for c in conds:
-            rob = results[ds][c]["robustness"]
-            keys = sorted(rob, key=float)
-            ax.errorbar([float(x) for x in keys], [rob[x]["mean"] for x in keys], yerr=[rob[x]["sd"] for x in keys],
-                        marker="o", capsize=3, label=f"{c}: {CONDITIONS[c][0]}")
-        ax.set(title=ds, xlabel="relative change of every time constant", ylabel="test accuracy", ylim=(0, 1))
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "robustness.png", dpi=120)
-
-    fig = Figure(figsize=(8, 3.5 * len(datasets)))
-    FigureCanvasAgg(fig)
-    for k, ds in enumerate(datasets):
-        for m, name in enumerate(("tau_mem", "tau_syn")):
-            ax = fig.add_subplot(len(datasets), 2, 2 * k + m + 1)
-            shown = [(c, results[ds][c]["distributions"]) for c in conds if c in ("b", "d", "e")]
-            shown = [(c, d) for c, d in shown if d.get(f"initial_{name}")]
-            if not shown:
-                continue
-            values = np.concatenate([d[f"{tag}_{name}"] for _, d in shown for tag in ("initial", "final")])
-            bins = np.geomspace(values.min(), values.max(), 41)  # one set of bins per panel: comparable heights
-            for c, dist in shown:
-                line = ax.hist(dist[f"final_{name}"], bins=bins, histtype="step", label=f"{c} evolved")[2][0]
-                if c != "b":  # b is not evolved: its initial and final are the same values
-                    ax.hist(dist[f"initial_{name}"], bins=bins, histtype="step", ls="--", color=line.get_edgecolor(),
-                            label=f"{c} initial")
-            ax.set(title=f"{ds}: hidden {name} (all seeds)", xlabel="ms", xscale="log", ylabel="neurons")
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "time_constants.png", dpi=120)
-
-
 def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
     """Hidden-layer time constants at the start (re-drawn from the seed) and of the best genome."""
     from ..assemble import seeded_streams
@@ -227,6 +171,8 @@ def main(argv: list[str] | None = None) -> dict:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", help="directory for the runs, the table and the figures")
     where.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
+    where.add_argument("--report", metavar="STUDY_DIR",
+                       help="only write the tables and figures of STUDY_DIR from its finished runs; train nothing")
     add_cluster_arguments(p)
     args = p.parse_args(argv)
     try:
@@ -235,12 +181,14 @@ def main(argv: list[str] | None = None) -> dict:
         fail(PROG, str(err))
     with study_cluster(PROG, args.workers, args.scheduler) as client:  # a bad cluster fails before --out is made
         try:
-            out = resume_dir(args.resume, study) if args.resume else claim_run_dir(args.out, study["name"], 0)
+            existing = args.resume or args.report
+            out = resume_dir(existing, study) if existing else claim_run_dir(args.out, study["name"], 0)
         except ConfigError as err:
             fail(PROG, str(err))
-        if not args.resume:
+        if not existing:
             write_json(out / "study_preset.json", study)
-        if client is not None:  # every run not finished yet at once, one Dask task each; then the serial loop reuses them
+        if client is not None and not args.report:
+            # every run not finished yet at once, one Dask task each; then the serial loop reuses them
             todo = [(f"{ds} {c} seed {seed}", _train_args(study, ds, c, seed, out), out / ds / c / f"s{seed}")
                     for ds in study["datasets"] for c in study["conditions"] for seed in study["seeds"]
                     if not (out / ds / c / f"s{seed}" / "summary.json").exists()]
@@ -258,58 +206,61 @@ def _train_args(study: dict, ds: str, c: str, seed: int, out: Path) -> list[str]
             *[x for o in sets for x in ("--set", o)]]
 
 
-def _study(args, study: dict, out: Path) -> dict:
-    results: dict = {}
+def _run_missing(study: dict, out: Path) -> None:
+    """Train every run of the study that has no summary.json yet, one at a time, here."""
     for ds in study["datasets"]:
-        results[ds] = {}
         for c in study["conditions"]:
-            runs = []
             for seed in study["seeds"]:
                 run_dir = out / ds / c / f"s{seed}"
-                cmd = [sys.executable, "-m", "bioevo.tasks.train", *_train_args(study, ds, c, seed, out)]
                 if (run_dir / "summary.json").exists():
                     print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
-                else:
-                    if (run_dir / "checkpoint.h5").exists():
-                        cmd = [sys.executable, "-m", "bioevo.tasks.train", "--resume", str(run_dir), "--quiet"]
-                    elif run_dir.exists():
-                        shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
-                    print(f"[{ds} {c} seed {seed}]", flush=True)
-                    res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-                    if res.returncode:
-                        fail(PROG, f"run {run_dir} failed: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
-                rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
-                summary = json.loads((run_dir / "summary.json").read_text())
-                runs.append({"seed": seed, "test_accuracy": summary["test"]["accuracy"],
-                             "generations_to_target": first_generation(rows, "val_acc",
-                                                                       study["target_val_accuracy"]),
-                             "robustness": perturbed_accuracy(run_dir, study["perturbations"]),
-                             "distributions": tau_distributions(run_dir) if c in ("b", "d", "e") else {}})
-            keys = runs[0]["robustness"].keys()
-            results[ds][c] = {
-                "label": CONDITIONS[c][0],
-                "test_accuracy": summarise([r["test_accuracy"] for r in runs]),
-                "generations_to_target": summarise([r["generations_to_target"] for r in runs]),
-                "robustness": {k: summarise([r["robustness"][k] for r in runs]) for k in keys},
-                "distributions": {k: sum((r["distributions"].get(k, []) for r in runs), [])
-                                  for k in runs[0]["distributions"]},
-                "runs": [{k: v for k, v in r.items() if k != "distributions"} for r in runs],
-            }
-    plot(results, study, out)
-    lines = [f"| dataset | condition | test accuracy (mean ± sd) | generations to {study['target_val_accuracy']:.0%} val "
-             "(mean ± sd, reached/runs) | test acc at tau ±20% |", "|---|---|---|---|---|"]
-    for ds, conds in results.items():
-        for c, r in conds.items():
-            acc, gen, rob = r["test_accuracy"], r["generations_to_target"], r["robustness"]
-            gen_txt = "never" if gen["mean"] is None else f"{gen['mean']:.0f} ± {gen['sd']:.0f} ({gen['n']}/{gen['of']})"
-            rob_txt = " / ".join(f"{rob[k]['mean']:.3f}" if k in rob else "not run" for k in ("-0.20", "+0.20"))
-            lines.append(f"| {ds} | {c}: {r['label']} | {acc['mean']:.4f} ± {acc['sd']:.4f} | {gen_txt} | "
-                         f"{rob_txt} |")
-    table = "\n".join(lines)
-    (out / "table.md").write_text(f"{table}\n\nCommand: {PROG} --preset {args.preset}\n")
-    write_json(out / "study.json", {"study": study, "results": {
-        ds: {c: {k: v for k, v in r.items() if k != "distributions"} for c, r in conds.items()}
-        for ds, conds in results.items()}})
+                    continue
+                cmd = [sys.executable, "-m", "bioevo.tasks.train", *_train_args(study, ds, c, seed, out)]
+                if (run_dir / "checkpoint.h5").exists():
+                    cmd = [sys.executable, "-m", "bioevo.tasks.train", "--resume", str(run_dir), "--quiet"]
+                elif run_dir.exists():
+                    shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
+                print(f"[{ds} {c} seed {seed}]", flush=True)
+                res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+                if res.returncode:
+                    fail(PROG, f"run {run_dir} failed: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
+
+
+def run_record(run_dir: Path, seed: int, condition: str, study: dict) -> dict:
+    """One finished run as the study reports it (metrics rows kept for the generation counts)."""
+    run = read_run(run_dir, study["target_val_accuracy"])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return {"seed": seed, "test_accuracy": run["test_accuracy"], "rows": run["rows"],
+            "best_val_accuracy": max(float(r["val_acc"]) for r in run["rows"] if r["val_acc"] not in ("", None)),
+            "generations_to_target": run["generations_to_val"], "generations": run["generations"],
+            "stop_reason": summary["stop_reason"], "wall_seconds": run["wall_seconds"],
+            "robustness": perturbed_accuracy(run_dir, study["perturbations"]),
+            "distributions": tau_distributions(run_dir) if condition != "a" else {}}
+
+
+def _study(args, study: dict, out: Path) -> dict:
+    if not args.report:
+        _run_missing(study, out)
+    results, pending = {}, {}
+    for ds in study["datasets"]:
+        dirs = {c: [out / ds / c / f"s{seed}" for seed in study["seeds"]] for c in study["conditions"]}
+        done = sum((d / "summary.json").exists() for ds_dirs in dirs.values() for d in ds_dirs)
+        if done < len(study["conditions"]) * len(study["seeds"]):
+            pending[ds] = (f"not summarised: {done} of {len(study['conditions']) * len(study['seeds'])} runs "
+                           f"finished (continue with {PROG} --preset {args.preset} --resume {out})")
+            continue
+        runs = {c: [run_record(d, seed, c, study) for d, seed in zip(dirs[c], study["seeds"])] for c in dirs}
+        results[ds] = summarise_dataset(runs)
+    labels = {c: CONDITIONS[c][0] for c in study["conditions"]}
+    if results:
+        plot(results, labels, out)
+        table = markdown(results, labels, study["target_val_accuracy"], pending)
+    else:
+        table = "\n".join(f"{ds}: {why}" for ds, why in pending.items()) + "\n"
+    (out / "table.md").write_text(f"{table}\nCommand: {PROG} --preset {args.preset}\n")
+    write_json(out / "study.json", {"study": study, "pending": pending, "results": {
+        ds: {**res, "conditions": {c: {k: v for k, v in e.items() if k != "distributions"}
+                                   for c, e in res["conditions"].items()}} for ds, res in results.items()}})
     print(table)
     return results
 
