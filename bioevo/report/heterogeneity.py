@@ -79,53 +79,54 @@ def _diff(entry: dict, key: str, scale: float = 1.0, digits: int = 0) -> str:
             f"{d['verdict']}")
 
 
+def _entries(results: dict):
+    """(dataset, condition, its statistics) in table order."""
+    for ds, res in results.items():
+        for c, e in res["conditions"].items():
+            yield ds, c, e
+
+
 def markdown(results: dict, labels: dict[str, str], target: float, pending: dict[str, str]) -> str:
     """The study's tables: accuracy, speed, robustness, time constants, and every run's stop."""
     out = ["## Test accuracy (%), mean ± sd over seeds; difference to a: mean [95% bootstrap interval]", "",
            "| dataset | condition | test accuracy | min | difference to a |", "|---|---|---|---|---|"]
-    for ds, res in results.items():
-        for c, e in res["conditions"].items():
-            out.append(f"| {ds} | {c}: {labels[c]} | {_ms(e['test_accuracy'], 100, 2)} "
-                       f"| {100 * e['test_accuracy']['min']:.2f} | {_diff(e, 'test_accuracy', 100, 2)} |")
+    for ds, c, e in _entries(results):
+        out.append(f"| {ds} | {c}: {labels[c]} | {_ms(e['test_accuracy'], 100, 2)} "
+                   f"| {100 * e['test_accuracy']['min']:.2f} | {_diff(e, 'test_accuracy', 100, 2)} |")
     out += ["", "## Speed of learning: generations to a validation accuracy", "",
             "The common target is the highest multiple of 5% that every run of the dataset reached, so every run "
             f"has a number; {target:.0%} is the study's fixed target.", "",
             "| dataset | condition | generations to the common target | difference to a "
             f"| generations to {target:.0%} | generations run | runs at the cap |", "|---|---|---|---|---|---|---|"]
-    for ds, res in results.items():
-        for c, e in res["conditions"].items():
-            out.append(f"| {ds} ({res['common_target']:.0%}) | {c} | {_ms(e['generations_to_common'])} "
-                       f"| {_diff(e, 'generations_to_common')} | {_ms(e['generations_to_target'])} "
-                       f"| {_ms(e['generations'])} | {e['at_cap']} of {e['generations']['of']} |")
+    for ds, c, e in _entries(results):
+        out.append(f"| {ds} ({results[ds]['common_target']:.0%}) | {c} | {_ms(e['generations_to_common'])} "
+                   f"| {_diff(e, 'generations_to_common')} | {_ms(e['generations_to_target'])} "
+                   f"| {_ms(e['generations'])} | {e['at_cap']} of {e['generations']['of']} |")
     deltas = sorted(next(iter(next(iter(results.values()))["conditions"].values()))["robustness"], key=float)
     out += ["", "## Robustness: test accuracy (%) with every time constant scaled by 1 + delta", "",
             "The change is the mean over the perturbations of (perturbed - unperturbed) test accuracy.", "",
             "| dataset | condition | " + " | ".join(deltas) + " | mean change | difference to a |",
             "|---|---|" + "---|" * (len(deltas) + 2)]
-    for ds, res in results.items():
-        for c, e in res["conditions"].items():
-            cells = " | ".join(f"{100 * e['robustness'][k]['mean']:.1f}" for k in deltas)
-            out.append(f"| {ds} | {c} | {cells} | {_ms(e['robustness_change'], 100, 2)} "
-                       f"| {_diff(e, 'robustness_change', 100, 2)} |")
+    for ds, c, e in _entries(results):
+        cells = " | ".join(f"{100 * e['robustness'][k]['mean']:.1f}" for k in deltas)
+        out.append(f"| {ds} | {c} | {cells} | {_ms(e['robustness_change'], 100, 2)} "
+                   f"| {_diff(e, 'robustness_change', 100, 2)} |")
     out += ["", "## Hidden time constants, all seeds pooled: median (ms) and coefficient of variation", "",
             "| dataset | condition | tau_mem initial | tau_mem evolved | tau_syn initial | tau_syn evolved |",
             "|---|---|---|---|---|---|"]
-    for ds, res in results.items():
-        for c, e in res["conditions"].items():
-            t = e["tau_stats"]
-            if not t:
-                continue
-            cell = lambda k: f"{t[k]['median']:.2f} (cv {t[k]['cv']:.2f})"  # noqa: E731
-            out.append(f"| {ds} | {c} | {cell('initial_tau_mem')} | {cell('final_tau_mem')} "
-                       f"| {cell('initial_tau_syn')} | {cell('final_tau_syn')} |")
+    for ds, c, e in _entries(results):
+        t = e["tau_stats"]
+        if t:
+            cells = [f"{t[f'{tag}_{name}']['median']:.2f} (cv {t[f'{tag}_{name}']['cv']:.2f})"
+                     for name in ("tau_mem", "tau_syn") for tag in ("initial", "final")]
+            out.append(f"| {ds} | {c} | " + " | ".join(cells) + " |")
     out += ["", "## Every run: generations, why it stopped, test accuracy", "",
             "| dataset | condition | seed | generations | stop | best val | test | wall s |",
             "|---|---|---|---|---|---|---|---|"]
-    for ds, res in results.items():
-        for c, e in res["conditions"].items():
-            for r in e["runs"]:
-                out.append(f"| {ds} | {c} | {r['seed']} | {r['generations']} | {r['stop_reason']} "
-                           f"| {r['best_val_accuracy']:.3f} | {r['test_accuracy']:.4f} | {r['wall_seconds']:.0f} |")
+    for ds, c, e in _entries(results):
+        for r in e["runs"]:
+            out.append(f"| {ds} | {c} | {r['seed']} | {r['generations']} | {r['stop_reason']} "
+                       f"| {r['best_val_accuracy']:.3f} | {r['test_accuracy']:.4f} | {r['wall_seconds']:.0f} |")
     for ds, why in pending.items():
         out += ["", f"{ds}: {why}"]
     return "\n".join(out) + "\n"

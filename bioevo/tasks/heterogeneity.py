@@ -21,11 +21,7 @@ uninterrupted run would), and a run directory without a checkpoint is started
 again."""
 from __future__ import annotations
 
-import csv
 import json
-import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -34,7 +30,7 @@ import numpy as np
 from .. import resources
 from ..cli import Parser, add_cluster_arguments, fail
 from ..cluster.connect import study_cluster
-from ..cluster.studies import run_on_dask
+from ..cluster.studies import run_on_dask, train_in_fresh_process
 from ..errors import RunError
 from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
@@ -207,7 +203,8 @@ def _train_args(study: dict, ds: str, c: str, seed: int, out: Path) -> list[str]
 
 
 def _run_missing(study: dict, out: Path) -> None:
-    """Train every run of the study that has no summary.json yet, one at a time, here."""
+    """Train every run of the study that has no summary.json yet, one at a time, here (a run
+    with a checkpoint resumes, as on Dask)."""
     for ds in study["datasets"]:
         for c in study["conditions"]:
             for seed in study["seeds"]:
@@ -215,25 +212,19 @@ def _run_missing(study: dict, out: Path) -> None:
                 if (run_dir / "summary.json").exists():
                     print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
                     continue
-                cmd = [sys.executable, "-m", "bioevo.tasks.train", *_train_args(study, ds, c, seed, out)]
-                if (run_dir / "checkpoint.h5").exists():
-                    cmd = [sys.executable, "-m", "bioevo.tasks.train", "--resume", str(run_dir), "--quiet"]
-                elif run_dir.exists():
-                    shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
                 print(f"[{ds} {c} seed {seed}]", flush=True)
-                res = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
-                if res.returncode:
-                    fail(PROG, f"run {run_dir} failed: {(res.stderr.strip().splitlines() or ['?'])[-1]}")
+                code, err = train_in_fresh_process(_train_args(study, ds, c, seed, out), str(run_dir), str(Path.cwd()))
+                if code:
+                    fail(PROG, f"run {run_dir} failed: {err or code}")
 
 
 def run_record(run_dir: Path, seed: int, condition: str, study: dict) -> dict:
     """One finished run as the study reports it (metrics rows kept for the generation counts)."""
     run = read_run(run_dir, study["target_val_accuracy"])
-    summary = json.loads((run_dir / "summary.json").read_text())
     return {"seed": seed, "test_accuracy": run["test_accuracy"], "rows": run["rows"],
             "best_val_accuracy": max(float(r["val_acc"]) for r in run["rows"] if r["val_acc"] not in ("", None)),
             "generations_to_target": run["generations_to_val"], "generations": run["generations"],
-            "stop_reason": summary["stop_reason"], "wall_seconds": run["wall_seconds"],
+            "stop_reason": json.loads((run_dir / "summary.json").read_text())["stop_reason"], "wall_seconds": run["wall_seconds"],
             "robustness": perturbed_accuracy(run_dir, study["perturbations"]),
             "distributions": tau_distributions(run_dir) if condition != "a" else {}}
 
