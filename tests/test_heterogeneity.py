@@ -112,3 +112,31 @@ def test_fixed_conditions_evolve_no_time_constant_even_if_the_preset_does(tmp_pa
     cfg = resolve_config("randman-2", ['genome.evolve=["hidden.tau_mem", "hidden.tau_syn"]', *sets])
     layout = assemble(cfg, build_evaluator=False).layout
     assert not any(s.name.startswith("p.") for s in layout.segments)
+
+
+def test_report_reuses_robustness_kept_in_the_run_unless_genome_or_deltas_changed(tmp_path, monkeypatch):
+    import bioevo.tasks.heterogeneity as het
+
+    preset = tiny_study(tmp_path / "tiny-study.toml", ["a"], [0.2])
+    out = tmp_path / "study"
+    main(["--preset", str(preset), "--out", str(out)])
+    run = out / "randman-2" / "a" / "s0"
+    kept = json.loads((run / het.ROBUSTNESS_CACHE).read_text())
+    assert kept["deltas"] == [0.2] and set(kept["test_accuracy"]) == {"+0.00", "+0.20"}
+
+    def must_not_simulate(*args):
+        raise AssertionError("re-simulated although the kept robustness matched")
+
+    monkeypatch.setattr(het, "perturbed_accuracy", must_not_simulate)
+    assert het.cached_perturbed_accuracy(run, [0.2]) == kept["test_accuracy"]
+    # other deltas, or another best genome, are simulated again
+    calls = []
+    monkeypatch.setattr(het, "perturbed_accuracy", lambda d, deltas: calls.append(deltas) or {"+0.00": 0.5})
+    assert het.cached_perturbed_accuracy(run, [0.4]) == {"+0.00": 0.5} and calls == [[0.4]]
+    with open(run / "best_genome.h5", "ab") as f:
+        f.write(b"\0")  # any change to the file's bytes
+    het.cached_perturbed_accuracy(run, [0.4])
+    assert calls == [[0.4], [0.4]]
+    (run / het.ROBUSTNESS_CACHE).write_text("{damaged")
+    het.cached_perturbed_accuracy(run, [0.4])
+    assert len(calls) == 3 and json.loads((run / het.ROBUSTNESS_CACHE).read_text())["test_accuracy"] == {"+0.00": 0.5}

@@ -21,6 +21,7 @@ uninterrupted run would), and a run directory without a checkpoint is started
 again."""
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -146,6 +147,27 @@ def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
             for f, p in zip(factors, preds)}
 
 
+ROBUSTNESS_CACHE = "robustness.json"
+
+
+def cached_perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
+    """``perturbed_accuracy``, kept in the run directory: a report re-reads it instead of
+    re-simulating, as long as the best genome (by its SHA-256) and the deltas are unchanged."""
+    digest = hashlib.sha256((run_dir / "best_genome.h5").read_bytes()).hexdigest()
+    cache = run_dir / ROBUSTNESS_CACHE
+    key = {"best_genome_sha256": digest, "deltas": [float(d) for d in deltas]}
+    if cache.exists():
+        try:
+            saved = json.loads(cache.read_text(encoding="utf-8"))
+            if {k: saved.get(k) for k in key} == key:
+                return saved["test_accuracy"]
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # a damaged cache is recomputed and rewritten
+    accuracy = perturbed_accuracy(run_dir, deltas)
+    write_json(cache, {**key, "test_accuracy": accuracy})
+    return accuracy
+
+
 def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
     """Hidden-layer time constants at the start (re-drawn from the seed) and of the best genome."""
     from ..assemble import seeded_streams
@@ -225,7 +247,7 @@ def run_record(run_dir: Path, seed: int, condition: str, study: dict) -> dict:
             "best_val_accuracy": max(float(r["val_acc"]) for r in run["rows"] if r["val_acc"] not in ("", None)),
             "generations_to_target": run["generations_to_val"], "generations": run["generations"],
             "stop_reason": json.loads((run_dir / "summary.json").read_text())["stop_reason"], "wall_seconds": run["wall_seconds"],
-            "robustness": perturbed_accuracy(run_dir, study["perturbations"]),
+            "robustness": cached_perturbed_accuracy(run_dir, study["perturbations"]),
             "distributions": tau_distributions(run_dir) if condition != "a" else {}}
 
 
