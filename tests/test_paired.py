@@ -53,3 +53,17 @@ def test_coefficient_of_variation_of_gamma_draws():
     assert coefficient_of_variation([10.0] * 5) == 0.0
     draws = np.random.default_rng(0).gamma(3.0, 10.0 / 3.0, 100_000)
     assert coefficient_of_variation(draws) == pytest.approx(3**-0.5, rel=0.01)
+
+
+def test_sign_flip_p_matches_enumerating_every_sign_pattern():
+    from bioevo.report.paired import sign_flip_p
+
+    d = np.array([0.03, -0.01, 0.05, 0.02, 0.04])
+    observed = abs(d.mean())
+    flips = [abs((d * signs).mean()) for signs in itertools.product([1, -1], repeat=5)]
+    exact = sum(f >= observed - 1e-12 for f in flips) / 32
+    assert exact == pytest.approx(4 / 32)  # only all-positive, and -0.01 flipped, reach it (and their mirrors)
+    assert sign_flip_p(d) == pytest.approx(exact)
+    # five seeds all one way: the smallest p there is, 2 / 2**5
+    assert paired_difference([0.95, 0.96, 0.97, 0.98, 0.99], [0.9] * 5)["p_sign_flip"] == pytest.approx(0.0625)
+    assert sign_flip_p([0.0, 0.0, 0.0]) == 1.0

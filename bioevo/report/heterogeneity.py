@@ -76,7 +76,7 @@ def _diff(entry: dict, key: str, scale: float = 1.0, digits: int = 0) -> str:
         return "(reference)" if entry.get("condition") == REFERENCE else "(one seed: no interval)"
     d = entry["vs_a"][key]
     return (f"{d['mean'] * scale:+.{digits}f} [{d['low'] * scale:+.{digits}f}, {d['high'] * scale:+.{digits}f}]: "
-            f"{d['verdict']}")
+            f"{d['verdict']} (sign-flip p = {d['p_sign_flip']:.3g})")
 
 
 def _entries(results: dict):

@@ -5,7 +5,10 @@ bootstrap interval of its mean difference excludes zero.
 Runs of two conditions with the same seed share the data, the initial weights
 and the minibatches, so the differences are paired by seed and the bootstrap
 resamples seeds (percentile interval of the mean of the per-seed differences,
-``scipy.stats.bootstrap``)."""
+``scipy.stats.bootstrap``). Next to it, the exact two-sided sign-flip (paired
+permutation) p-value of the mean difference: with n seeds its smallest possible
+value is 2 / 2**n (0.0625 at n = 5), a reminder that five seeds cannot make a
+difference significant at 5% by an exact test, whatever the interval says."""
 from __future__ import annotations
 
 import math
@@ -32,7 +35,19 @@ def paired_difference(values: list[float], reference: list[float], confidence: f
         res = stats.bootstrap((d,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
                               method="percentile", rng=np.random.default_rng(seed))
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-    return {"mean": float(d.mean()), "low": low, "high": high, "n": len(d), "confidence": confidence}
+    return {"mean": float(d.mean()), "low": low, "high": high, "n": len(d), "confidence": confidence,
+            "p_sign_flip": sign_flip_p(d)}
+
+
+def sign_flip_p(differences) -> float:
+    """Exact two-sided p-value of the mean of paired differences under the null that each
+    difference is as likely negative as positive (all 2**n sign patterns enumerated)."""
+    d = np.asarray(differences, dtype=float)
+    if np.all(d == 0):
+        return 1.0
+    res = stats.permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf,
+                                 alternative="two-sided")
+    return float(res.pvalue)
 
 
 def verdict(diff: dict, higher: str = "higher", lower: str = "lower") -> str:
