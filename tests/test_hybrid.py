@@ -317,3 +317,27 @@ def test_gradient_mode_reduces_sphere_and_rastrigin(accuracy):
     h = _run(Hybrid(x0, 0, popsize=20, popsize_final=10, sigma=1.0, sigma_final=0.05, decay=0.9, step=0.1,
                     group="gradient"), benchmarks.rastrigin, 150, accuracy)
     assert benchmarks.rastrigin(h.centroid)[0] < 0.5 * benchmarks.rastrigin(x0)[0]
+
+
+def test_gradient_step_anneals_like_sigma_when_step_final_is_set():
+    # After k epochs the "gradient" step is step_final + (step - step_final) decay**k: a hybrid annealing
+    # from 0.05 to 0.01 moves exactly like one whose constant step is that value (sigma anneals in both alike).
+    kw = dict(popsize=8, sigma=0.2, sigma_final=0.05, decay=0.8, group="gradient", pool_threshold=0.0)
+    annealed = Hybrid(np.array([1.0, -2.0, 0.5]), 7, step=0.05, step_final=0.01, **kw)
+    for _ in range(3):
+        annealed.end_epoch()
+    expected = 0.01 + 0.04 * 0.8**3
+    assert annealed.step_e == pytest.approx(expected, rel=1e-12)
+    constant = Hybrid(np.array([1.0, -2.0, 0.5]), 7, step=expected, **kw)
+    for _ in range(3):
+        constant.end_epoch()
+    assert constant.step_e == expected  # step_final 0: the step itself, whatever the epoch
+    for h in (annealed, constant):
+        _run(h, benchmarks.sphere, 1, accuracy=1.0, epoch_every=0)
+    np.testing.assert_allclose(annealed.theta, constant.theta, rtol=1e-12, atol=0)
+    # annealing to the same value is no annealing at all
+    same = Hybrid(np.array([1.0, -2.0, 0.5]), 7, step=0.05, step_final=0.05, **kw)
+    plain = Hybrid(np.array([1.0, -2.0, 0.5]), 7, step=0.05, **kw)
+    for h in (same, plain):
+        _run(h, benchmarks.sphere, 12, accuracy=1.0, epoch_every=3)
+    np.testing.assert_allclose(same.theta, plain.theta, rtol=1e-12, atol=0)

@@ -66,7 +66,10 @@ reached 95% validation in 1629 generations, ``"recombined"`` at best 81% in
 
 **end_epoch()**: ``epoch += 1``, ``sigma_e = sigma_final + (sigma -
 sigma_final) decay**epoch`` and ``popsize_e = max(3, round(popsize_final +
-(popsize - popsize_final) decay**epoch))``.
+(popsize - popsize_final) decay**epoch))``; with ``step_final > 0`` the
+"gradient" step anneals the same way, ``step_e = step_final + (step -
+step_final) decay**epoch`` (a constant step that is fast early can be too
+coarse to settle: Randman-10, ``results/compare-randman-10/``).
 
 Random draws, in order: ``generate`` one normal block (``"gradient"``: half a
 block, mirrored); ``update`` r1, r2, then (only when pooling) one normal
@@ -130,6 +133,7 @@ class Hybrid(Strategy):
         Param("group", "best", "group best: the best row, a recombination or an ES step",
               choices=("best", "recombined", "gradient")),
         Param("step", 0.03, "length of the ES step of group 'gradient'", gt=0),
+        Param("step_final", 0.0, "ES step the annealing tends to, as sigma does (0: step, not annealed)", ge=0),
     )
     State = HybridState
 
@@ -179,7 +183,7 @@ class Hybrid(Strategy):
         offspring = self._offspring(rows, losses, evaluate) if pool else None
         # 2. group best of this generation
         if self.group == "gradient":
-            g = self.theta + self.step * (self.scale * self._direction(rows, losses, offspring))
+            g = self.theta + self.step_e * (self.scale * self._direction(rows, losses, offspring))
         elif self.group == "recombined":
             g = self._recombined(rows, losses)
         else:
@@ -234,6 +238,13 @@ class Hybrid(Strategy):
         self.adam_t += 1
         self.adam_m, self.adam_v, direction = adam_update(self.adam_m, self.adam_v, self.adam_t, grad)
         return direction
+
+    @property
+    def step_e(self) -> float:
+        """The annealed ES step of group 'gradient' (``step`` itself while ``step_final`` is 0)."""
+        if self.step_final == 0:
+            return self.step
+        return self.step_final + (self.step - self.step_final) * self.decay ** self.epoch
 
     def end_epoch(self) -> None:
         """Anneal the sampling width and the population size (module docstring)."""
