@@ -89,6 +89,7 @@ def test_statistics_over_seeds_match_hand_computed(tmp_path):
     md = (out / "compare_seeds.md").read_text()
     assert "| es | 95.00 ± 5.00% (90.00) | 90.0 100.0 95.0 | 5 ± 1 (4), 2/3 reached | 80 ± 57 (40), 2/3 reached |" in md
     assert "| pso | 75.00 ± 25.00% (50.00) |" in md
+    assert "\n\nSeeds 0, 1, 2 of preset" in md
     assert (out / "compare_seeds.png").stat().st_size > 0
 
 

@@ -134,8 +134,9 @@ def report_seeds(out: Path, spec: dict) -> dict:
              for n, by_seed in runs.items()}
     write_json(out / "compare_seeds.json", {**spec, "strategies": table})
     text = markdown_table(table, spec["threshold"])
+    seeds = f"{'Seeds' if len(spec['seeds']) > 1 else 'Seed'} {', '.join(map(str, spec['seeds']))}"
     (out / "compare_seeds.md").write_text(
-        f"{text}\n\nSeeds {', '.join(map(str, spec['seeds']))} of preset {spec['preset']}"
+        f"{text}\n\n{seeds} of preset {spec['preset']}"
         f"{''.join(' --set ' + o for o in spec['overrides'])}. Generations and genome evaluations to "
         f"{100 * spec['threshold']:g}% validation accuracy (the strategy's mean genome): mean ± sd (min) over "
         "the seeds that reached it.\n")
