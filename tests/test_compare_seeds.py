@@ -93,6 +93,17 @@ def test_statistics_over_seeds_match_hand_computed(tmp_path):
     assert (out / "compare_seeds.png").stat().st_size > 0
 
 
+def test_one_seed_is_captioned_in_the_singular(tmp_path):
+    out = tmp_path / "cmp"
+    fake_run(out / "es" / "s2", [0.5, 0.96], 10, 0.9, 1.0)
+    spec = {"preset": "randman-2", "strategies": ["es"], "seed": None, "seeds": [2], "threshold": 0.95,
+            "overrides": []}
+    (out / "compare_spec.json").write_text(json.dumps(spec))
+    main(["--resume", str(out)])
+    md = (out / "compare_seeds.md").read_text()
+    assert "\n\nSeed 2 of preset" in md and "Seeds 2" not in md
+
+
 def test_resume_refuses_other_settings_and_foreign_dirs(tmp_path, capsys):
     for argv, says in ((["--resume", str(tmp_path), "--seeds", "0-1"], "drop --seeds"),
                        (["--resume", str(tmp_path)], "not a comparison directory")):
