@@ -1,18 +1,19 @@
-"""Rows of results/intrinsic/README.md: per run, generations to 95% validation accuracy, wall seconds
-then, and test accuracy; per group, the means.  Usage: python results/intrinsic/table.py GROUP=DIR_PATTERN ...
-(for example weights=results/digits/evolved/seed-[0-2] taus=/tmp/intr/dig-taus-s[0-2])."""
-import csv
+"""Rows of results/intrinsic/README.md and results/loss/README.md: per run, generations to 95%
+validation accuracy, wall seconds then, and test accuracy; per group, the means.
+Usage: python results/seed_table.py GROUP=DIR_PATTERN ...
+(for example weights=results/digits/evolved/seed-[0-2] taus=results/intrinsic/digits-taus-s[0-2])."""
 import glob
-import json
 import sys
+from pathlib import Path
+
+from bioevo.tasks.seeds import read_run
 
 
 def row(run: str) -> tuple[int | None, int | None, float]:
-    summary = json.load(open(run + "/summary.json"))
-    metrics = list(csv.DictReader(open(run + "/metrics.csv")))
-    hit = next((r for r in metrics if r["val_acc"] and float(r["val_acc"]) >= 0.95), None)
-    return (int(hit["gen"]) + 1 if hit else None, round(float(hit["wall_seconds"])) if hit else None,
-            summary["test"]["accuracy"])
+    numbers = read_run(Path(run), 0.95)
+    gen = numbers["generations_to_val"]
+    wall = round(float(numbers["rows"][gen - 1]["wall_seconds"])) if gen else None
+    return gen, wall, numbers["test_accuracy"]
 
 
 def mean(values: list) -> str:
