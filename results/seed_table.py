@@ -23,6 +23,8 @@ def mean(values: list) -> str:
 
 if __name__ == "__main__":
     for arg in sys.argv[1:]:
+        if "=" not in arg:
+            sys.exit(f"bad argument {arg!r}: expected GROUP=DIR_PATTERN, e.g. taus=results/intrinsic/digits-taus-s[0-2]")
         group, pattern = arg.split("=", 1)
         rows = [row(r) for r in sorted(glob.glob(pattern)) if glob.glob(r + "/summary.json")]
         gens, walls, tests = zip(*rows) if rows else ((), (), ())
