@@ -54,6 +54,10 @@ def test_tiny_study_writes_table_and_figures(tmp_path):
     diff = conds["d"]["vs_a"]["test_accuracy"]
     assert diff["mean"] == pytest.approx(np.mean(np.subtract(acc["d"], acc["a"])))
     assert diff["low"] <= diff["mean"] <= diff["high"] and "vs_a" not in conds["a"]
+    # heterogeneity at equal training: d (per-neuron, evolved) against c (shared, evolved); no b, so no b-a
+    het = results["heterogeneity"]
+    assert set(het) == {"d-c"} and het["d-c"]["trained"] == "evolved"
+    assert het["d-c"]["test_accuracy"]["mean"] == pytest.approx(np.mean(np.subtract(acc["d"], acc["c"])))
     # 2 generations of 2: every run stopped at the cap, and the table says so run by run
     assert all(c["at_cap"] == 2 for c in conds.values())
     table = (out / "table.md").read_text()

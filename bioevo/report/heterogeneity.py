@@ -17,6 +17,8 @@ REFERENCE = "a"
 COMPARED = (("test_accuracy", "higher", "lower"), ("generations_to_common", "slower", "faster"),
             ("robustness_change", "more robust", "less robust"))
 CAP_REASON = "generation budget"
+#: heterogeneity at equal training: (per-neuron condition, shared condition, what both do with tau)
+HETEROGENEITY_PAIRS = (("b", "a", "fixed"), ("d", "c", "evolved"))
 
 
 def robustness_change(robustness: dict[str, float]) -> float:
@@ -50,16 +52,25 @@ def summarise_dataset(runs: dict[str, list[dict]]) -> dict:
             "runs": [{k: v for k, v in r.items() if k not in ("rows", "distributions")} for r in rs],
         }
         if REFERENCE in runs and c != REFERENCE and len(rs) > 1:  # an interval needs two seeds
-            ref = runs[REFERENCE]
-            entry["vs_a"] = {}
-            for key, higher, lower in COMPARED:
-                diff = paired_difference([r[key] for r in rs], [r[key] for r in ref])
-                entry["vs_a"][key] = {**diff, "verdict": verdict(diff, higher, lower)}
+            entry["vs_a"] = _compare(rs, runs[REFERENCE])
         dist = {k: sum((r["distributions"].get(k, []) for r in rs), []) for k in rs[0]["distributions"]}
         entry["distributions"] = dist
         entry["tau_stats"] = {k: {"median": float(np.median(v)), "cv": coefficient_of_variation(v)}
                               for k, v in dist.items()}
         out["conditions"][c] = entry
+    # c - a measures evolving one shared tau; d - c isolates per-neuron values among evolved ones
+    out["heterogeneity"] = {f"{het}-{hom}": {"trained": how, **_compare(runs[het], runs[hom])}
+                            for het, hom, how in HETEROGENEITY_PAIRS
+                            if het in runs and hom in runs and len(runs[het]) > 1}
+    return out
+
+
+def _compare(runs: list[dict], reference: list[dict]) -> dict:
+    """Paired (by seed) differences ``runs - reference`` of every COMPARED number, with verdicts."""
+    out = {}
+    for key, higher, lower in COMPARED:
+        diff = paired_difference([r[key] for r in runs], [r[key] for r in reference])
+        out[key] = {**diff, "verdict": verdict(diff, higher, lower)}
     return out
 
 
@@ -74,7 +85,10 @@ def _ms(stat: dict, scale: float = 1.0, digits: int = 0) -> str:
 def _diff(entry: dict, key: str, scale: float = 1.0, digits: int = 0) -> str:
     if "vs_a" not in entry:
         return "(reference)" if entry.get("condition") == REFERENCE else "(one seed: no interval)"
-    d = entry["vs_a"][key]
+    return _interval(entry["vs_a"][key], scale, digits)
+
+
+def _interval(d: dict, scale: float = 1.0, digits: int = 0) -> str:
     return (f"{d['mean'] * scale:+.{digits}f} [{d['low'] * scale:+.{digits}f}, {d['high'] * scale:+.{digits}f}]: "
             f"{d['verdict']} (sign-flip p = {d['p_sign_flip']:.3g})")
 
@@ -93,6 +107,15 @@ def markdown(results: dict, labels: dict[str, str], target: float, pending: dict
     for ds, c, e in _entries(results):
         out.append(f"| {ds} | {c}: {labels[c]} | {_ms(e['test_accuracy'], 100, 2)} "
                    f"| {100 * e['test_accuracy']['min']:.2f} | {_diff(e, 'test_accuracy', 100, 2)} |")
+    out += ["", "## Heterogeneity at equal training: per-neuron minus shared time constants, paired by seed", "",
+            "b - a: both fixed; d - c: both evolved. c - a above measures evolving one shared value per layer; "
+            "d - c asks only whether making the evolved values per-neuron helps.", "",
+            "| dataset | comparison | test accuracy (points) | generations to the common target "
+            "| robustness: mean change (points) |", "|---|---|---|---|---|"]
+    for ds, res in results.items():
+        for pair, d in res.get("heterogeneity", {}).items():
+            out.append(f"| {ds} | {pair} ({d['trained']}) | {_interval(d['test_accuracy'], 100, 2)} "
+                       f"| {_interval(d['generations_to_common'])} | {_interval(d['robustness_change'], 100, 2)} |")
     out += ["", "## Speed of learning: generations to a validation accuracy", "",
             "The common target is the highest multiple of 5% that every run of the dataset reached, so every run "
             f"has a number; {target:.0%} is the study's fixed target.", "",
@@ -179,11 +202,14 @@ def plot(results: dict, labels: dict[str, str], out: Path) -> None:
             values = np.concatenate([d[f"{tag}_{name}"] for _, d in shown for tag in ("initial", "final")])
             bins = np.geomspace(values.min() * 0.95, values.max() * 1.05, 41)  # one set of bins per panel
             for c, dist in shown:
-                line = ax.hist(dist[f"final_{name}"], bins=bins, histtype="step", label=f"{c} evolved")[2][0]
-                if dist[f"final_{name}"] != dist[f"initial_{name}"]:  # b is fixed: initial = final
+                fixed = dist[f"final_{name}"] == dist[f"initial_{name}"]  # b: initial = final
+                line = ax.hist(dist[f"final_{name}"], bins=bins, histtype="step",
+                               label=f"{c} {'fixed' if fixed else 'evolved'}")[2][0]
+                if not fixed:
                     ax.hist(dist[f"initial_{name}"], bins=bins, histtype="step", ls="--",
                             color=line.get_edgecolor(), label=f"{c} initial")
-            ax.set(title=f"{ds}: hidden {name} (all seeds)", xlabel="ms", xscale="log", ylabel="neurons")
+            ax.set(xlabel="ms", xscale="log", ylabel="neurons")
+            ax.set_title(f"{ds}: hidden {name} (all seeds)", fontsize=9)
             ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "time_constants.png", dpi=120)
