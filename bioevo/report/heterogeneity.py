@@ -167,11 +167,15 @@ def plot(results: dict, labels: dict[str, str], out: Path) -> None:
         ax = fig.add_subplot(1, len(datasets), k + 1)
         conds = results[ds]["conditions"]
         for x, (c, e) in enumerate(conds.items()):
-            per_seed = [r["test_accuracy"] for r in e["runs"]]
-            ax.bar(x, e["test_accuracy"]["mean"], color="tab:blue", alpha=0.5)
-            ax.plot([x] * len(per_seed), per_seed, "k.", ms=4)
+            ax.bar(x, e["test_accuracy"]["mean"], color="0.8")
+        # one line per seed across the conditions: the comparisons are paired by seed
+        seeds = [r["seed"] for r in next(iter(conds.values()))["runs"]]
+        for i, seed in enumerate(seeds):
+            ax.plot(range(len(conds)), [e["runs"][i]["test_accuracy"] for e in conds.values()], ".-", ms=5,
+                    lw=0.8, label=f"seed {seed}")
         lows = min(r["test_accuracy"] for e in conds.values() for r in e["runs"])
-        ax.set(title=ds, ylabel="test accuracy (bars: mean, dots: seeds)", ylim=(max(0.0, lows - 0.05), 1.0),
+        ax.legend(fontsize=7)
+        ax.set(title=ds, ylabel="test accuracy (bars: mean, lines: seeds)", ylim=(max(0.0, lows - 0.05), 1.0),
                xticks=range(len(conds)), xticklabels=list(conds))
     fig.tight_layout()
     fig.savefig(out / "accuracy.png", dpi=120)
