@@ -166,7 +166,7 @@ def plot(results: dict, labels: dict[str, str], out: Path) -> None:
     for k, ds in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), k + 1)
         conds = results[ds]["conditions"]
-        for x, (c, e) in enumerate(conds.items()):
+        for x, e in enumerate(conds.values()):
             ax.bar(x, e["test_accuracy"]["mean"], color="0.8")
         # one line per seed across the conditions: the comparisons are paired by seed
         seeds = [r["seed"] for r in next(iter(conds.values()))["runs"]]
