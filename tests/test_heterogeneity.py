@@ -100,6 +100,7 @@ def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
     assert "not summarised: 1 of 2 runs finished" in (out / "table.md").read_text()
     main(["--preset", str(preset), "--resume", str(out)])
     assert without_wall_time(json.loads((out / "study.json").read_text())["results"]) == before
+    assert "Heterogeneity at equal training" not in (out / "table.md").read_text()  # a and c: no b - a, no d - c
     other = tiny_study(tmp_path / "other.toml", ["a", "d"], [0.2])
     with pytest.raises(SystemExit):
         main(["--preset", str(other), "--resume", str(out)])

@@ -107,13 +107,14 @@ def markdown(results: dict, labels: dict[str, str], target: float, pending: dict
     for ds, c, e in _entries(results):
         out.append(f"| {ds} | {c}: {labels[c]} | {_ms(e['test_accuracy'], 100, 2)} "
                    f"| {100 * e['test_accuracy']['min']:.2f} | {_diff(e, 'test_accuracy', 100, 2)} |")
-    out += ["", "## Heterogeneity at equal training: per-neuron minus shared time constants, paired by seed", "",
-            "b - a: both fixed; d - c: both evolved. c - a above measures evolving one shared value per layer; "
-            "d - c asks only whether making the evolved values per-neuron helps.", "",
-            "| dataset | comparison | test accuracy (points) | generations to the common target "
-            "| robustness: mean change (points) |", "|---|---|---|---|---|"]
-    for ds, res in results.items():
-        for pair, d in res.get("heterogeneity", {}).items():
+    pairs = [(ds, pair, d) for ds, res in results.items() for pair, d in res.get("heterogeneity", {}).items()]
+    if pairs:  # needs b and a, or d and c, on two seeds or more
+        out += ["", "## Heterogeneity at equal training: per-neuron minus shared time constants, paired by seed", "",
+                "b - a: both fixed; d - c: both evolved. c - a above measures evolving one shared value per layer; "
+                "d - c asks only whether making the evolved values per-neuron helps.", "",
+                "| dataset | comparison | test accuracy (points) | generations to the common target "
+                "| robustness: mean change (points) |", "|---|---|---|---|---|"]
+        for ds, pair, d in pairs:
             out.append(f"| {ds} | {pair} ({d['trained']}) | {_interval(d['test_accuracy'], 100, 2)} "
                        f"| {_interval(d['generations_to_common'])} | {_interval(d['robustness_change'], 100, 2)} |")
     out += ["", "## Speed of learning: generations to a validation accuracy", "",
