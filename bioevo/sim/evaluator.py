@@ -36,6 +36,7 @@ from ..model import ModelSpec
 from .network import READOUT_MAX, READOUT_STATS, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime", "cuda")
+TEMPLATES = ("bioevo", "brian2")  # the cpp backend's code templates (bioevo.sim.device)
 _DEVICES = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}  # the backends built as standalone projects
 _BUILD_FORMAT = 2  # bump when the generated network changes shape
 
@@ -92,6 +93,7 @@ class PopulationEvaluator:
         workers: int | None = None,
         readout_stats: tuple[str, ...] = (),
         parallel_samples: bool = False,
+        templates: str = "bioevo",
     ) -> None:
         """``record_spikes``: True for every spiking layer, or a tuple of layer
         names.  ``readout_stats``: "final" and/or "sum", the readout variable at
@@ -101,9 +103,14 @@ class PopulationEvaluator:
         two or more cores, which measured ~1.7x faster than one; 1 for runtime
         and cuda, which has one GPU).  ``parallel_samples``: the B samples side
         by side in one run of T steps instead of one after another
-        (``network`` module docstring); the readouts are the same."""
+        (``network`` module docstring); the readouts are the same.  ``templates``: cpp only,
+        "bioevo" (default; ``bioevo.sim.device``, faster, the same readouts) or "brian2" (Brian2's
+        own C++ templates, for comparison)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
+        if templates not in TEMPLATES:
+            raise ValueError(f"templates '{templates}' is not allowed; allowed: {', '.join(TEMPLATES)}")
+        self.templates = templates
         if population < 1 or batch < 1 or n_steps < 1:
             raise ValueError(f"population, batch and n_steps must be >= 1, got {population}, {batch}, {n_steps}")
         self.model, self.layer_sizes = model, dict(layer_sizes)
@@ -136,6 +143,9 @@ class PopulationEvaluator:
             spec["stats"] = self.readout_stats
         if self.parallel_samples:  # likewise
             spec["parallel_samples"] = True
+        if getattr(self, "_fast", False):
+            from .device import templates_digest
+            spec["templates"] = templates_digest()
         if self.backend == "cuda":  # only then, so that cpp builds keep their cached keys
             import brian2cuda
             spec |= {"brian2cuda": brian2cuda.__version__, "compute_capability": self._capability}
@@ -154,7 +164,13 @@ class PopulationEvaluator:
                 raise RuntimeError("cannot build for the cuda backend: " + "; ".join(problems))
             import brian2cuda  # noqa: F401 - registers the cuda_standalone device
             settings = cuda.build_settings(cache_root() / "cuda" / "lib")
-        b2.set_device(_DEVICES[kind], build_on_run=False)
+        fast = kind == "cpp" and self.templates == "bioevo"
+        if fast:
+            from .device import register
+            b2.set_device(register(), build_on_run=False)
+        else:
+            b2.set_device(_DEVICES[kind], build_on_run=False)
+        self._fast = fast
         device = b2.get_device()
         if _builds[kind]:
             device.reinit()
@@ -171,7 +187,8 @@ class PopulationEvaluator:
             with settings as self._capability:
                 self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
                                          self.record_trace, self.record_spikes, self.readout_stats,
-                                         on_defaultclock=kind == "cuda", parallel_samples=self.parallel_samples)
+                                         on_defaultclock=kind == "cuda", parallel_samples=self.parallel_samples,
+                                         fast_templates=fast)
                 network = b2.Network(self.net.objects())
                 network.run(self._duration(), namespace={})
                 self._network = network

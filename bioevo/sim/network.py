@@ -94,6 +94,7 @@ def build_network(
     readout_stats: tuple[str, ...] = (),
     on_defaultclock: bool = False,
     parallel_samples: bool = False,
+    fast_templates: bool = False,
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device.
 
@@ -165,8 +166,12 @@ def build_network(
     synapses = {}
     namespace = model.namespace(layer_sizes)
     for syn in model.synapses.values():
+        extra = {}
+        if fast_templates and syn.delay:
+            from .device import synapse_code_class
+            extra["codeobj_class"] = synapse_code_class(True)
         s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name,
-                        namespace=_unit_namespace(), **timing)
+                        namespace=_unit_namespace(), **timing, **extra)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
         pre, post = syn.pairs(n_pre, n_post, namespace)
         i, j = block_connections(pre, post, n_pre, n_post, blocks, syn.source == "input", in_blocks)
