@@ -16,7 +16,12 @@ Brian2's own templates bit for bit (tests/test_device.py).
 from __future__ import annotations
 
 import hashlib
+import re
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+import brian2 as b2
 
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
@@ -40,11 +45,88 @@ def contiguous_indices(lines: list[str], synaptic_post: str, synaptic_pre: str) 
     return out
 
 
+RUN_ARGS_LINE = "set_from_command_line(args);"
+
+
+# statements whose order within a consecutive block does not matter: resets of distinct clock
+# variables, and clocks added to the network without code (they only take part in the schedule)
+_ORDER_FREE = (re.compile(r"^\s*(_array_\w+_(?:timestep|t))\[0\] = [^;]+;\s*$"),
+               re.compile(r"^\s*network\.add\(&(\w+), NULL\);\s*$"))
+
+
+def _canonical_order(lines: list[str]) -> list[str]:
+    """Brian2 writes some statements of main.cpp in the order of a Python set (memory addresses),
+    so main.cpp differed from one process to the next and every new process recompiled it: sort
+    each consecutive block of order-free statements of one kind (by the name they set)."""
+    out, block, kind = [], [], None
+
+    def name(line):
+        return _ORDER_FREE[kind].match(line).group(1)
+
+    def flush():
+        names = [name(line) for line in block]
+        out.extend(sorted(block, key=name) if len(set(names)) == len(names) else block)
+        block.clear()
+
+    for line in lines:
+        match = next((k for k, pattern in enumerate(_ORDER_FREE) if pattern.match(line)), None)
+        if block and match != kind:
+            flush()
+        if match is None:
+            out.append(line)
+        else:
+            kind = match
+            block.append(line)
+    if block:
+        flush()
+    return out
+
+
+def split_at_run_args(main_lines: list[str]) -> tuple[list[str], list[str]]:
+    """main.cpp's statements before the run arguments are applied (initialisation, done once by
+    a server) and from there on (the run, done for every request); ([all], []) without run arguments."""
+    lines = _canonical_order([line for chunk in main_lines for line in chunk.split("\n")])
+    for k, line in enumerate(lines):
+        if line.strip() == RUN_ARGS_LINE:
+            return lines[:k], lines[k:]
+    return lines, []
+
+
+def results_writer(device, variables) -> str:
+    """C++ that writes the given Brian2 array variables into the results folder under the names
+    Brian2 gives them, only in the forked copies of a server (``bioevo_serving``): a served run
+    writes what bioevo reads, not every array of the network (synapse indices included)."""
+    from brian2.core.variables import DynamicArrayVariable
+
+    lines = ["if (bioevo_serving)", "{"]
+    for k, var in enumerate(variables):
+        name = device.get_array_name(var, access_data=False)
+        path = device.get_array_filename(var)
+        lines.append(f'    std::ofstream _out{k}((brian::results_dir + "{path}").c_str(), std::ios::binary | std::ios::out);')
+        if isinstance(var, DynamicArrayVariable) and var.ndim == 2:
+            lines += [f"    for (int _n = 0; _n < brian::{name}.n; _n++)",
+                      f"        if (!brian::{name}(_n).empty())",
+                      f"            _out{k}.write(reinterpret_cast<char*>(&brian::{name}(_n, 0)), "
+                      f"brian::{name}.m * sizeof(brian::{name}(0, 0)));"]
+        elif isinstance(var, DynamicArrayVariable):
+            lines += [f"    if (!brian::{name}.empty())",
+                      f"        _out{k}.write(reinterpret_cast<char*>(&brian::{name}[0]), "
+                      f"brian::{name}.size() * sizeof(brian::{name}[0]));"]
+        else:
+            lines.append(f"    _out{k}.write(reinterpret_cast<char*>(brian::{name}), "
+                         f"{var.size} * sizeof(brian::{name}[0]));")
+        lines += [f"    if (!_out{k}) {{ std::cerr << \"cannot write {path}\" << std::endl; _exit(1); }}",
+                  f"    _out{k}.close();"]
+    lines.append("}")
+    return "\n".join(lines)
+
+
 class FastCodeObject(CPPStandaloneCodeObject):
     """Brian2's C++ standalone code object with the templates of ``bioevo/sim/templates`` first."""
 
     templater = CPPStandaloneCodeObject.templater.derive("bioevo.sim", templates_dir="templates",
-                                                         env_globals={"contiguous_indices": contiguous_indices})
+                                                         env_globals={"contiguous_indices": contiguous_indices,
+                                                                      "split_at_run_args": split_at_run_args})
 
 
 class FastStandaloneDevice(CPPStandaloneDevice):
@@ -69,9 +151,37 @@ def synapse_code_class(has_delay: bool):
 TEMPLATES = Path(__file__).with_name("templates")
 
 
+VECTOR_MATH_HEADER = "bioevo_vector_math.h"
+
+
+# gcc keeps a loop scalar when proving that its arrays do not overlap takes more than 10 run-time
+# checks (Brian2's __restrict pointers are local variables, which gcc does not trust): a model step
+# with 15 arrays (Hodgkin-Huxley) was never vectorised.  The checks run once per loop, not per neuron.
+GCC_ALIAS_CHECKS = "--param=vect-max-version-for-alias-checks=1000"
+
+
+@contextmanager
+def build_preferences():
+    """Brian2 preferences for a build on this device: every generated file includes
+    ``templates/bioevo_vector_math.h`` (vectorised exp, log, ...), and gcc may check more arrays
+    for overlap before it vectorises a loop.  Restored afterwards."""
+    names = ("codegen.cpp.headers", "codegen.cpp.include_dirs", "codegen.cpp.extra_compile_args_gcc")
+    saved = {name: list(b2.prefs[name]) for name in names}
+    b2.prefs["codegen.cpp.headers"] = [*saved["codegen.cpp.headers"], f'"{VECTOR_MATH_HEADER}"']
+    b2.prefs["codegen.cpp.include_dirs"] = [*saved["codegen.cpp.include_dirs"], str(TEMPLATES)]
+    if sys.platform.startswith("linux"):  # g++ there (a --param is gcc's own)
+        b2.prefs["codegen.cpp.extra_compile_args_gcc"] = [*saved["codegen.cpp.extra_compile_args_gcc"],
+                                                          GCC_ALIAS_CHECKS]
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            b2.prefs[name] = value
+
+
 def templates_digest() -> str:
     """Changes whenever a template does (part of the compiled projects' cache key)."""
     h = hashlib.sha256()
-    for path in sorted(TEMPLATES.glob("*.cpp")):
+    for path in sorted([*TEMPLATES.glob("*.cpp"), *TEMPLATES.glob("*.h")]):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]

@@ -37,6 +37,7 @@ from .network import READOUT_MAX, READOUT_STATS, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime", "cuda")
 TEMPLATES = ("bioevo", "brian2")  # the cpp backend's code templates (bioevo.sim.device)
+PRECISIONS = ("float64", "float32")
 _DEVICES = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}  # the backends built as standalone projects
 _BUILD_FORMAT = 2  # bump when the generated network changes shape
 
@@ -72,9 +73,9 @@ def _locked(path: Path, exclusive: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-# Brian2 has one standalone device of each kind per process; a new build resets
-# it and invalidates earlier evaluators of that backend.  This counts builds to say so clearly.
-_builds = {"cpp": 0, "cuda": 0}
+# Brian2 has one standalone device of each kind per process; a new build resets it and invalidates
+# earlier evaluators built with it.  This counts builds per device to say so clearly.
+_builds: dict[str, int] = {}
 
 
 class PopulationEvaluator:
@@ -94,6 +95,7 @@ class PopulationEvaluator:
         readout_stats: tuple[str, ...] = (),
         parallel_samples: bool = False,
         templates: str = "bioevo",
+        precision: str = "float64",
     ) -> None:
         """``record_spikes``: True for every spiking layer, or a tuple of layer
         names.  ``readout_stats``: "final" and/or "sum", the readout variable at
@@ -105,12 +107,17 @@ class PopulationEvaluator:
         by side in one run of T steps instead of one after another
         (``network`` module docstring); the readouts are the same.  ``templates``: cpp only,
         "bioevo" (default; ``bioevo.sim.device``, faster, the same readouts) or "brian2" (Brian2's
-        own C++ templates, for comparison)."""
+        own C++ templates, for comparison).  ``precision``: the floating-point type of the network's
+        state and parameters, "float64" (default) or "float32" (Brian2's ``core.default_float_dtype``;
+        half the memory traffic and twice the numbers per vector instruction)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
         if templates not in TEMPLATES:
             raise ValueError(f"templates '{templates}' is not allowed; allowed: {', '.join(TEMPLATES)}")
         self.templates = templates
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision '{precision}' is not allowed; allowed: {', '.join(PRECISIONS)}")
+        self.precision = precision
         if population < 1 or batch < 1 or n_steps < 1:
             raise ValueError(f"population, batch and n_steps must be >= 1, got {population}, {batch}, {n_steps}")
         self.model, self.layer_sizes = model, dict(layer_sizes)
@@ -143,6 +150,8 @@ class PopulationEvaluator:
             spec["stats"] = self.readout_stats
         if self.parallel_samples:  # likewise
             spec["parallel_samples"] = True
+        if self.precision != "float64":  # only then, so that float64 builds keep their cached keys
+            spec["precision"] = self.precision
         if getattr(self, "_fast", False):
             from .device import templates_digest
             spec["templates"] = templates_digest()
@@ -156,6 +165,9 @@ class PopulationEvaluator:
     def _build_standalone(self) -> None:
         kind = self.backend
         settings = nullcontext(None)
+        if kind == "cpp" and self.templates == "bioevo":
+            from .device import build_preferences
+            settings = build_preferences()
         if kind == "cuda":
             from . import cuda
 
@@ -167,22 +179,24 @@ class PopulationEvaluator:
         fast = kind == "cpp" and self.templates == "bioevo"
         if fast:
             from .device import register
-            b2.set_device(register(), build_on_run=False)
+            self._device_name = register()
         else:
-            b2.set_device(_DEVICES[kind], build_on_run=False)
+            self._device_name = _DEVICES[kind]
+        b2.set_device(self._device_name, build_on_run=False)
         self._fast = fast
         device = b2.get_device()
-        if _builds[kind]:
+        if _builds.get(self._device_name):
             device.reinit()
             device.activate(build_on_run=False)
             if kind == "cuda":
                 # Brian names new code objects with a _1 suffix while the previous build's are alive, which
                 # changes the cache key: a recompile that costs minutes with nvcc (seconds for cpp).
                 gc.collect()
-        _builds[kind] += 1
-        self._build_number = _builds[kind]
+        _builds[self._device_name] = self._build_number = _builds.get(self._device_name, 0) + 1
         self._device = device
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+        float_dtype = b2.prefs.core.default_float_dtype
+        b2.prefs.core.default_float_dtype = np.dtype(self.precision).type
         try:
             with settings as self._capability:
                 self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
@@ -192,11 +206,15 @@ class PopulationEvaluator:
                 network = b2.Network(self.net.objects())
                 network.run(self._duration(), namespace={})
                 self._network = network
+                if fast:  # what a served run writes: the arrays _collect reads
+                    from .device import results_writer
+                    device.insert_code("before_end", results_writer(device, self._result_variables()))
                 self.project_dir = cache_root() / kind / self._build_key()
                 self._lock = self.project_dir.with_suffix(".lock")
                 with _locked(self._lock, exclusive=True):
                     _build_verified(device, self.project_dir)
         finally:
+            b2.prefs.core.default_float_dtype = float_dtype
             b2.set_device("runtime")  # leave the global device usable for runtime networks
         # Each evaluator (and process) keeps its own results and input files, one folder per worker,
         # in memory (/dev/shm) where there is one: the binary rereads them every generation.
@@ -207,7 +225,19 @@ class PopulationEvaluator:
         self._worker_dirs = [self._results_dir / f"w{k}" for k in range(self.workers)]
         for d in self._worker_dirs:
             d.mkdir(parents=True, exist_ok=True)
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._results_dir), True)
+        self._servers = _Servers()  # started at the first evaluation (bioevo templates only)
+        self._finalizer = weakref.finalize(self, _clean_up, self._servers, str(self._results_dir))
+
+    def _result_variables(self) -> list:
+        """The Brian2 variables whose recorded values ``_collect`` reads."""
+        net, out = self.net, [self.net.max_monitor.variables[READOUT_MAX]]
+        out += [net.max_monitor.variables[READOUT_STATS[name].variable] for name in self.readout_stats]
+        out += [mon.variables[next(iter(mon.record_variables))] for mon in net.state_checks.values()]
+        if net.trace_monitor is not None:
+            out.append(net.trace_monitor.variables[self.model.readout_variable])
+        for mon in net.spike_monitors.values():
+            out += [mon.variables["i"], mon.variables["t"]]
+        return out
 
     def _build_runtime(self) -> None:
         b2.set_device("runtime")
@@ -328,7 +358,7 @@ class PopulationEvaluator:
         stderr output is an error.  ``inputs``: one raster for every worker, or
         one per worker for the first ``len(inputs)`` workers."""
         kind = self.backend
-        if self._build_number != _builds[kind]:
+        if self._build_number != _builds[self._device_name]:
             raise RuntimeError(f"this {kind} evaluator was superseded by a newer {kind} build in the same process "
                                "(Brian2 holds one standalone project per process)")
         if kind == "cuda":
@@ -344,23 +374,33 @@ class PopulationEvaluator:
             input_files = [wdir / "input_raster.dat" for wdir in self._worker_dirs[: len(inputs)]]
         for x, path in zip(inputs, input_files):
             self._network_inputs(x).tofile(path)
-        procs = []
+        run_args = []
+        for k, (wdir, input_file) in enumerate(zip(self._worker_dirs, input_files)):
+            share = slice(k * self._per_worker, (k + 1) * self._per_worker)
+            args = [f"input_raster.values={input_file}"]
+            for (group, var), value in values.items():
+                path = wdir / f"arg_{group}_{var}.dat"
+                self._network_values(value[share]).astype(self._dtype(group, var), copy=False).tofile(path)
+                args.append(f"{group}.{var}={path}")
+            run_args.append(args)
         with _locked(self._lock, exclusive=False):
-            for k, (wdir, input_file) in enumerate(zip(self._worker_dirs, input_files)):
-                share = slice(k * self._per_worker, (k + 1) * self._per_worker)
-                args = [binary, "--results_dir", f"{wdir}/", f"input_raster.values={input_file}"]
-                for (group, var), value in values.items():
-                    path = wdir / f"arg_{group}_{var}.dat"
-                    self._network_values(value[share]).tofile(path)
-                    args.append(f"{group}.{var}={path}")
-                procs.append(subprocess.Popen(args, cwd=self.project_dir, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.PIPE))
-            errors = [(p.wait(), p.stderr.read().decode(errors="replace").strip()) for p in procs]
-        for p in procs:
-            p.stderr.close()
+            if self._fast:
+                errors = self._servers.run(binary, self.project_dir, self._worker_dirs, run_args)
+            else:
+                procs = [subprocess.Popen([binary, "--results_dir", f"{wdir}/", *args], cwd=self.project_dir,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         for wdir, args in zip(self._worker_dirs, run_args)]
+                errors = [(p.wait(), p.stderr.read().decode(errors="replace").strip()) for p in procs]
+                for p in procs:
+                    p.stderr.close()
         for code, err in errors:
             if code or err:
                 raise RuntimeError(f"Brian2 binary in {self.project_dir} failed (exit {code}): {err[:500]}")
+
+    def _dtype(self, group: str, var: str) -> np.dtype:
+        """The network's type of a parameter (its run_args file is read as that type)."""
+        obj = self.net.synapses.get(group) or self.net.groups[group]
+        return obj.variables[var].dtype
 
     def _run_runtime(self, values: dict, inputs: np.ndarray) -> None:
         self._network.restore("initial")
@@ -487,6 +527,66 @@ def _remove_orphaned_scratch(root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         except (ValueError, PermissionError, OSError):
             continue
+
+
+class _Servers:
+    """The serving binaries of one evaluator, one per worker (``templates/main.cpp``): started at the
+    first request, each kept running with the network initialised; one request per evaluation."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen] = []
+
+    def run(self, binary: str, cwd: Path, worker_dirs: list[Path], run_args: list[list[str]]) -> list[tuple[int, str]]:
+        """Send every worker its run arguments, wait for all; (exit status, error text) per worker."""
+        if not self.procs:
+            for wdir in worker_dirs:
+                log = open(wdir / "server_stderr.txt", "w")
+                self.procs.append(subprocess.Popen([binary, "--results_dir", f"{wdir}/", "--serve"], cwd=cwd,
+                                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                                   text=True, bufsize=1))
+                log.close()
+        busy = []
+        for proc, wdir, args in zip(self.procs, worker_dirs, run_args):
+            (wdir / "stderr.txt").unlink(missing_ok=True)
+            try:
+                proc.stdin.write(" ".join(args) + "\n")
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                pass  # the server died: its answer below is empty
+            busy.append((proc, wdir))
+        errors = []
+        for proc, wdir in busy:
+            answer = proc.stdout.readline().strip()
+            if not answer:
+                proc.wait()
+                log = (wdir / "server_stderr.txt").read_text(errors="replace").strip()
+                self.stop()
+                errors.append((proc.returncode or -1, "the serving binary stopped: " + (log or "no message")))
+                continue
+            err = wdir / "stderr.txt"
+            errors.append((int(answer), err.read_text(errors="replace").strip() if err.exists() else ""))
+        return errors
+
+    def stop(self) -> None:
+        """End every server (closing its input ends it) and wait for it."""
+        for proc in self.procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        self.procs = []
+
+
+def _clean_up(servers: _Servers, results_dir: str) -> None:
+    servers.stop()
+    shutil.rmtree(results_dir, ignore_errors=True)
 
 
 def _pad_population(params: NetworkParameters, population: int) -> NetworkParameters:

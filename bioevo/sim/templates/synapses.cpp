@@ -7,13 +7,25 @@
    are consecutive neurons (all-to-all blocks of a population are one run per individual).  Inside a
    run the target index is the run's first target plus the position, which the compiler can see, so
    the generated statements vectorise; Brian2's own loop reads each target index from memory.
-   bioevo.sim.device.contiguous_indices rewrites the generated code's two index reads for that. #}
+   bioevo.sim.device.contiguous_indices rewrites the generated code's two index reads for that.
+   The runs are built before the run (a served network builds them once, not in every copy). #}
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post, _spikespace } #}
 {% extends 'common_synapses.cpp' %}
 {% block extra_headers %}
 #include "brianlib/stdint_compat.h"
 #include "synapses_classes.h"
 #include <vector>
+namespace {
+    // runs of source neuron i: _neuron_runs[i] .. _neuron_runs[i+1]-1
+    std::vector<int32_t> _neuron_runs, _run_first_synapse, _run_first_target, _run_length;
+    size_t _runs_for_synapses = (size_t)-1;  // the number of synapses they were built for
+}
+void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources);
+{% endblock %}
+
+{% block before_code %}
+    extern void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources);
+    _bioevo_prepare_{{codeobj_name}}(_num_spikespace - 1);
 {% endblock %}
 
 {% block maincode %}
@@ -21,49 +33,14 @@
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
 
-    // Built at the first call (and again if the synapses change):
-    // runs of synapses by source neuron
-    static std::vector<int32_t> _neuron_runs;  // runs of source neuron i: _neuron_runs[i] .. _neuron_runs[i+1]-1
-    static std::vector<int32_t> _run_first_synapse, _run_first_target, _run_length;
-    static size_t _runs_for_synapses = (size_t)-1;
     const size_t _n_sources = _num_spikespace - 1;
-    const size_t _n_synapses = {{_dynamic__synaptic_pre}}.size();
-    if (_runs_for_synapses != _n_synapses)
+    if (_runs_for_synapses != {{_dynamic__synaptic_pre}}.size())  // synapses changed since before the run
+        _bioevo_prepare_{{codeobj_name}}(_n_sources);
+    const int32_t* _spikes = {{_spikespace}};
+    const int32_t _n_spikes = _spikes[_n_sources];
+    for (int32_t _spike = 0; _spike < _n_spikes; _spike++)
     {
-        std::vector<int32_t> _start(_n_sources + 1, 0), _order(_n_synapses);
-        for (size_t _s = 0; _s < _n_synapses; _s++)
-            _start[{{_synaptic_pre}}[_s] + 1]++;
-        for (size_t _i = 0; _i < _n_sources; _i++)
-            _start[_i + 1] += _start[_i];
-        std::vector<int32_t> _fill(_start.begin(), _start.end() - 1);
-        for (size_t _s = 0; _s < _n_synapses; _s++)
-            _order[_fill[{{_synaptic_pre}}[_s]]++] = _s;  // by source neuron, increasing index
-        _neuron_runs.assign(1, 0);
-        _run_first_synapse.clear(); _run_first_target.clear(); _run_length.clear();
-        for (size_t _i = 0; _i < _n_sources; _i++)
-        {
-            for (int32_t _k = _start[_i]; _k < _start[_i + 1]; _k++)
-            {
-                const int32_t _s = _order[_k];
-                const size_t _last = _run_length.size();
-                if (_last > (size_t)_neuron_runs.back()
-                    && _run_first_synapse[_last - 1] + _run_length[_last - 1] == _s
-                    && _run_first_target[_last - 1] + _run_length[_last - 1] == {{_synaptic_post}}[_s])
-                    _run_length[_last - 1]++;
-                else
-                {
-                    _run_first_synapse.push_back(_s);
-                    _run_first_target.push_back({{_synaptic_post}}[_s]);
-                    _run_length.push_back(1);
-                }
-            }
-            _neuron_runs.push_back(_run_length.size());
-        }
-        _runs_for_synapses = _n_synapses;
-    }
-
-    auto _deliver = [&](const int32_t _source_neuron)
-    {
+        const int32_t _source_neuron = _spikes[_spike];
         for (int32_t _run = _neuron_runs[_source_neuron]; _run < _neuron_runs[_source_neuron + 1]; _run++)
         {
             const int32_t _first_synapse = _run_first_synapse[_run];
@@ -76,10 +53,46 @@
                 {{ contiguous_indices(vector_code, _synaptic_post, _synaptic_pre) | autoindent }}
             }
         }
-    };
+    }
+{% endblock %}
 
-    const int32_t* _spikes = {{_spikespace}};
-    const int32_t _n_spikes = _spikes[_n_sources];
-    for (int32_t _spike = 0; _spike < _n_spikes; _spike++)
-        _deliver(_spikes[_spike]);
+{% block extra_functions_cpp %}
+void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources)
+{
+    // the synapses of each source neuron by increasing index (the order of Brian2's spike queue),
+    // cut into runs of consecutive synapse indices with consecutive targets
+    const std::vector<int32_t>& _pre = brian::{{_dynamic__synaptic_pre}};
+    const std::vector<int32_t>& _post = brian::{{_dynamic__synaptic_post}};
+    const size_t _n_synapses = _pre.size();
+    std::vector<int32_t> _start(_n_sources + 1, 0), _order(_n_synapses);
+    for (size_t _s = 0; _s < _n_synapses; _s++)
+        _start[_pre[_s] + 1]++;
+    for (size_t _i = 0; _i < _n_sources; _i++)
+        _start[_i + 1] += _start[_i];
+    std::vector<int32_t> _fill(_start.begin(), _start.end() - 1);
+    for (size_t _s = 0; _s < _n_synapses; _s++)
+        _order[_fill[_pre[_s]]++] = _s;
+    _neuron_runs.assign(1, 0);
+    _run_first_synapse.clear(); _run_first_target.clear(); _run_length.clear();
+    for (size_t _i = 0; _i < _n_sources; _i++)
+    {
+        for (int32_t _k = _start[_i]; _k < _start[_i + 1]; _k++)
+        {
+            const int32_t _s = _order[_k];
+            const size_t _last = _run_length.size();
+            if (_last > (size_t)_neuron_runs.back()
+                && _run_first_synapse[_last - 1] + _run_length[_last - 1] == _s
+                && _run_first_target[_last - 1] + _run_length[_last - 1] == _post[_s])
+                _run_length[_last - 1]++;
+            else
+            {
+                _run_first_synapse.push_back(_s);
+                _run_first_target.push_back(_post[_s]);
+                _run_length.push_back(1);
+            }
+        }
+        _neuron_runs.push_back(_run_length.size());
+    }
+    _runs_for_synapses = _n_synapses;
+}
 {% endblock %}
