@@ -42,12 +42,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0, "backend": "cpp", "progress": True,
         # the batch's samples one after another in the network (fastest on CPUs) or side by side (for GPUs)
         "samples": "sequential",
+        # the network's floating-point type: float32 halves its memory traffic (results/perf/README.md)
+        "precision": "float64",
     },
 }
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
 _FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys checked against the model, not here
 _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime", "cuda"),
-            "evolve.samples": ("sequential", "parallel"), "strategy.name": tuple(REGISTRY),
+            "evolve.samples": ("sequential", "parallel"), "evolve.precision": ("float64", "float32"),
+            "strategy.name": tuple(REGISTRY),
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}

@@ -116,5 +116,6 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
                                     backend=cfg["evolve"]["backend"], record_trace=trace,
                                     record_spikes=(model.readout_layer,) if spikes else False,
                                     readout_stats=stats, workers=binaries,
-                                    parallel_samples=cfg["evolve"]["samples"] == "parallel")
+                                    parallel_samples=cfg["evolve"]["samples"] == "parallel",
+                                    precision=cfg["evolve"]["precision"])
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])

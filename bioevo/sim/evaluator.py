@@ -242,9 +242,14 @@ class PopulationEvaluator:
     def _build_runtime(self) -> None:
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
-        self.net = build_network(self.model, self.layer_sizes, self.population, self.batch, self.n_steps,
-                                 self.record_trace, self.record_spikes, self.readout_stats,
-                                 parallel_samples=self.parallel_samples)
+        float_dtype = b2.prefs.core.default_float_dtype
+        b2.prefs.core.default_float_dtype = np.dtype(self.precision).type
+        try:
+            self.net = build_network(self.model, self.layer_sizes, self.population, self.batch, self.n_steps,
+                                     self.record_trace, self.record_spikes, self.readout_stats,
+                                     parallel_samples=self.parallel_samples)
+        finally:
+            b2.prefs.core.default_float_dtype = float_dtype
         self._network = b2.Network(self.net.objects())
         self._network.store("initial")
 
@@ -413,9 +418,11 @@ class PopulationEvaluator:
     def _read(self, variable, worker: int) -> np.ndarray:
         """A recorded array of one worker: from its results files (cpp) or memory (runtime)."""
         if self.backend == "runtime":
-            return np.asarray(variable.get_value())
-        path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
-        return np.fromfile(path, dtype=variable.dtype)
+            values = np.asarray(variable.get_value())
+        else:
+            path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
+            values = np.fromfile(path, dtype=variable.dtype)
+        return values.astype(np.float64) if values.dtype.kind == "f" else values  # float32 networks too
 
     def _at_sample_ends(self, raw: np.ndarray, width: int) -> np.ndarray:
         """(Pw, B, width) from a monitor recorded at every sample boundary
@@ -535,6 +542,9 @@ class _Servers:
 
     def __init__(self) -> None:
         self.procs: list[subprocess.Popen] = []
+        # per worker of the last request: CPU and wall seconds of its run (fork to exit)
+        self.last_cpu_s: list[float] = []
+        self.last_wall_s: list[float] = []
 
     def run(self, binary: str, cwd: Path, worker_dirs: list[Path], run_args: list[list[str]]) -> list[tuple[int, str]]:
         """Send every worker its run arguments, wait for all; (exit status, error text) per worker."""
@@ -545,7 +555,7 @@ class _Servers:
                                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                                                    text=True, bufsize=1))
                 log.close()
-        busy = []
+        busy, self.last_cpu_s, self.last_wall_s = [], [], []
         for proc, wdir, args in zip(self.procs, worker_dirs, run_args):
             (wdir / "stderr.txt").unlink(missing_ok=True)
             try:
@@ -554,17 +564,22 @@ class _Servers:
             except (BrokenPipeError, OSError):
                 pass  # the server died: its answer below is empty
             busy.append((proc, wdir))
-        errors = []
+        errors, lost = [], False
         for proc, wdir in busy:
             answer = proc.stdout.readline().strip()
-            if not answer:
+            if not answer:  # the server died (killed, out of memory): start afresh at the next request
                 proc.wait()
                 log = (wdir / "server_stderr.txt").read_text(errors="replace").strip()
-                self.stop()
                 errors.append((proc.returncode or -1, "the serving binary stopped: " + (log or "no message")))
+                lost = True
                 continue
+            code, cpu, wall = answer.split()
+            self.last_cpu_s.append(float(cpu))
+            self.last_wall_s.append(float(wall))
             err = wdir / "stderr.txt"
-            errors.append((int(answer), err.read_text(errors="replace").strip() if err.exists() else ""))
+            errors.append((int(code), err.read_text(errors="replace").strip() if err.exists() else ""))
+        if lost:
+            self.stop()
         return errors
 
     def stop(self) -> None:

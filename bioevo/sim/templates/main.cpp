@@ -7,7 +7,7 @@
    command line takes them (NAME=FILE ...).  Each request runs in a forked copy of the initialised
    process, which applies the arguments, runs the network, writes the results bioevo reads (the
    code inserted in the "before_end" slot, bioevo.sim.device.results_writer) and exits; the server
-   answers with the copy's exit status on stdout.  A fork of an initialised process costs far less
+   answers on stdout with one line: the copy's exit status, its CPU seconds and its wall seconds.  A fork of an initialised process costs far less
    than a new one (no loading, no allocating, no building of synapses), and every run starts from
    the same initial state, as a new process would. #}
 #include <stdlib.h>
@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 {{ openmp_pragma('include') }}
@@ -67,7 +69,10 @@ void _int_handler(int signal_num) {
 int main(int argc, char **argv)
 {
 	{% if prefs.core.stop_on_keyboard_interrupt %}
-	std::signal(SIGINT, _int_handler);
+	const auto _sigint_at_start = std::signal(SIGINT, _int_handler);
+	{% else %}
+	const auto _sigint_at_start = std::signal(SIGINT, SIG_DFL);
+	std::signal(SIGINT, _sigint_at_start);
 	{% endif %}
 	std::random_device _rd;
 	std::vector<std::string> args(argv + 1, argv + argc);
@@ -93,12 +98,15 @@ int main(int argc, char **argv)
 		if (serve)
 		{
 			{% if _run_lines %}
-			std::signal(SIGINT, SIG_DFL);
+			// Ctrl-C ends the server and its copy (the evaluation is abandoned with the Python process),
+			// instead of Brian2's early stop of the run; an ignored SIGINT stays ignored
+			std::signal(SIGINT, _sigint_at_start == SIG_IGN ? SIG_IGN : SIG_DFL);
 			std::string request;
 			while (std::getline(std::cin, request))
 			{
 				std::fflush(stdout);
 				std::cout.flush();
+				const auto started = std::chrono::steady_clock::now();
 				const pid_t child = fork();
 				if (child == 0)
 				{
@@ -117,11 +125,15 @@ int main(int argc, char **argv)
 					_exit(0);
 				}
 				int status = 0;
-				if (child < 0 || waitpid(child, &status, 0) < 0)
+				struct rusage usage = {};
+				if (child < 0 || wait4(child, &status, 0, &usage) < 0)
 					status = -1;
 				const int code = child < 0 ? 4 : (WIFEXITED(status) ? WEXITSTATUS(status)
 				                                  : (WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 5));
-				std::cout << code << std::endl;
+				const double cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
+				                   + 1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+				const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+				std::cout << code << " " << cpu << " " << wall << std::endl;
 			}
 			return 0;
 			{% else %}
