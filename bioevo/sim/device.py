@@ -85,7 +85,8 @@ def _canonical_order(lines: list[str]) -> list[str]:
 
 def split_at_run_args(main_lines: list[str]) -> tuple[list[str], list[str]]:
     """main.cpp's statements before the run arguments are applied (initialisation, done once by
-    a server) and from there on (the run, done for every request); ([all], []) without run arguments."""
+    a server) and from there on (the run, done for every request, starting with the statement
+    that applies the arguments); ([all], []) without run arguments."""
     lines = _canonical_order([line for chunk in main_lines for line in chunk.split("\n")])
     for k, line in enumerate(lines):
         if line.strip() == RUN_ARGS_LINE:

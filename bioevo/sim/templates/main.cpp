@@ -4,9 +4,9 @@
    `main --results_dir DIR` runs once, as Brian2's own main does.  `main --results_dir DIR --serve`
    initialises the network once (arrays, synapses, delivery runs: everything before the run
    arguments are applied), then reads one request per line on stdin, the run arguments as the
-   command line takes them (NAME=FILE ...).  Each request runs in a forked copy of the initialised
-   process, which applies the arguments, runs the network, writes the results bioevo reads (the
-   code inserted in the "before_end" slot, bioevo.sim.device.results_writer) and exits; the server
+   command line takes them (NAME=FILE ...).  The server applies them, then a forked copy of it runs
+   the network, writes the results bioevo reads (the code inserted in the "before_end" slot,
+   bioevo.sim.device.results_writer) and exits; errors go to results_dir/stderr.txt; the server
    answers on stdout with one line: the copy's exit status, its CPU seconds and its wall seconds.  A fork of an initialised process costs far less
    than a new one (no loading, no allocating, no building of synapses), and every run starts from
    the same initial state, as a new process would. #}
@@ -104,22 +104,31 @@ int main(int argc, char **argv)
 			std::string request;
 			while (std::getline(std::cin, request))
 			{
+				// errors of this request (Brian2 reports a bad argument file only on stderr) go to a file
+				const std::string errors = results_dir + "stderr.txt";
+				if (!std::freopen(errors.c_str(), "w", stderr))
+				{
+					std::cout << 3 << " 0 0" << std::endl;
+					continue;
+				}
+				std::istringstream words(request);
+				args.clear();
+				for (std::string word; words >> word; )
+					args.push_back(word);
+				const auto started = std::chrono::steady_clock::now();
+				// The arguments are applied here, before the copy: the copy reads them without copying
+				// their pages (its writes to the input raster would copy every page of it).  Every
+				// request sets every argument, so nothing of an earlier request stays.
+				set_from_command_line(args);
+				std::fflush(stderr);
 				std::fflush(stdout);
 				std::cout.flush();
-				const auto started = std::chrono::steady_clock::now();
 				const pid_t child = fork();
 				if (child == 0)
 				{
-					// the copy: the request's arguments, the run, the results; errors go to a file
-					const std::string errors = results_dir + "stderr.txt";
-					if (!std::freopen(errors.c_str(), "w", stderr))
-						_exit(3);
-					std::istringstream words(request);
-					args.clear();
-					for (std::string word; words >> word; )
-						args.push_back(word);
+					// the copy: the run and the results
 					bioevo_serving = true;
-                    {{_run_lines|autoindent}}
+                    {{_run_lines[1:]|autoindent}}
                     {{'\n'.join(code_lines['before_end'])|autoindent}}
 					std::fflush(stderr);
 					_exit(0);
