@@ -260,6 +260,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--profile", action="store_true",
                         help="also sample with Linux perf where the time goes (neurons, synaptic events, time steps, "
                              "process and files, Python) at the main point and in every preset")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a preset override for every timed preset, as for training "
+                             "(e.g. --set strategy.es.popsize=128)")
     parser.add_argument("--presets", default=",".join(PRESETS),
                         help=f"comma-separated training presets to time a generation of, or 'none' "
                              f"(default {','.join(PRESETS)})")
@@ -349,13 +352,17 @@ def main(argv: list[str] | None = None) -> dict:
     preset_rows = []
     if presets:
         from .bench_presets import time_preset
+        from .config import ConfigError
         from .sim.evaluator import cache_root
 
         print(f"\npresets: evaluation of one generation (population x minibatch), median of {repeats} after 1 warm-up",
               flush=True)
         for name in presets:
-            row = time_preset(name, repeats, cache_root() / "bench-data", rates, args.templates, args.precision,
-                              profile_n=max(3, repeats) if args.profile else 0)
+            try:
+                row = time_preset(name, repeats, cache_root() / "bench-data", rates, args.templates, args.precision,
+                                  profile_n=max(3, repeats) if args.profile else 0, overrides=args.overrides)
+            except ConfigError as err:
+                fail(parser.prog, f"--set: {err}", 2)
             preset_rows.append(row)
             print(f"  {name}: {row['generation_s']:.4f} s per generation ({row['times_limit']:.1f}x its limit)",
                   flush=True)
@@ -388,7 +395,7 @@ def main(argv: list[str] | None = None) -> dict:
         "limit_us_per_sample": main_row["limit_us_per_sample"],
         "peak_rates": rates,
         "templates": args.templates, "precision": args.precision,
-        "presets": preset_rows,
+        "presets": preset_rows, "preset_overrides": args.overrides,
         "profile": main_row.get("profile"),
         "environment": env,
     }

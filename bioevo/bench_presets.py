@@ -28,13 +28,13 @@ SHD_CHANNELS = 700
 MNIST_INK = 0.19
 
 
-def synthetic_mnist(folder: Path, seed: int = 0) -> Path:
-    """The four MNIST IDX files at full size, random images of MNIST's ink density."""
+def synthetic_mnist(folder: Path, seed: int = 0, n_train: int = 60000, n_test: int = 10000) -> Path:
+    """The four MNIST IDX files (full size by default), random images of MNIST's ink density."""
     from .data.idx import write_idx
 
     folder.mkdir(parents=True, exist_ok=True)
-    names = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 60000),
-             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 10000)}
+    names = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", n_train),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", n_test)}
     rng = np.random.default_rng(seed)
     for images, labels, n in names.values():
         if (folder / images).exists() and (folder / labels).exists():
@@ -132,10 +132,12 @@ def counts_per_evaluation(model, layer_sizes: dict[str, int], population: int, b
 
 
 def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float] | None,
-                templates: str | None = None, precision: str | None = None, profile_n: int = 0) -> dict:
+                templates: str | None = None, precision: str | None = None, profile_n: int = 0,
+                overrides: list[str] = ()) -> dict:
     """Median seconds of one generation's evaluation (population x minibatch) of a preset, over
     ``repeats`` generations after one warm-up, and its arithmetic limit on the same cores; with
-    ``profile_n``, where the time of that many more evaluations goes (``bioevo.bench_profile``)."""
+    ``profile_n``, where the time of that many more evaluations goes (``bioevo.bench_profile``).
+    ``overrides``: --set strings applied to the preset (a population size, say)."""
     import bioevo
     from .assemble import assemble
     from .evolve import batch_indices
@@ -144,7 +146,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
     from .sim.evaluator import PopulationEvaluator
     from .strategies.base import deap_classes
 
-    cfg = bioevo.load_config(name, preset_overrides(name, data_root))
+    cfg = bioevo.load_config(name, [*preset_overrides(name, data_root), *overrides])
     options = _evaluator_options(templates, precision)
     parts = assemble(cfg, build_evaluator=False)
     fit = cfg["fitness"]

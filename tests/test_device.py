@@ -152,3 +152,20 @@ def test_index_reads_are_rewritten_or_the_build_fails():
     with pytest.raises(RuntimeError, match="unexpected index read"):
         device.contiguous_indices(["x = _ptr_array_s__synaptic_post[_idx + 1];"], "_ptr_array_s__synaptic_post",
                                   "_ptr_array_s__synaptic_pre")
+
+
+def test_a_new_build_stops_the_servers_of_the_evaluator_it_supersedes():
+    model, layout, params, raster = bench.make_problem(4, 8)
+    old = PopulationEvaluator(model, layout.layer_sizes, 4, 8, bench.N_STEPS)
+    old.evaluate(params, raster)
+    procs = list(old._servers.procs)
+    assert procs and all(p.poll() is None for p in procs)
+    new = PopulationEvaluator(model, layout.layer_sizes, 4, 8, bench.N_STEPS)
+    try:
+        assert all(p.poll() is not None for p in procs)
+        with pytest.raises(RuntimeError, match="superseded"):
+            old.evaluate(params, raster)
+        new.evaluate(params, raster)
+    finally:
+        new.close()
+        old.close()

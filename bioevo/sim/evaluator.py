@@ -76,6 +76,7 @@ def _locked(path: Path, exclusive: bool):
 # Brian2 has one standalone device of each kind per process; a new build resets it and invalidates
 # earlier evaluators built with it.  This counts builds per device to say so clearly.
 _builds: dict[str, int] = {}
+_servers_of: dict[str, "weakref.WeakSet[_Servers]"] = {}  # device -> serving binaries of its evaluators
 
 
 class PopulationEvaluator:
@@ -193,6 +194,8 @@ class PopulationEvaluator:
                 # changes the cache key: a recompile that costs minutes with nvcc (seconds for cpp).
                 gc.collect()
         _builds[self._device_name] = self._build_number = _builds.get(self._device_name, 0) + 1
+        for servers in _servers_of.pop(self._device_name, []):  # superseded: they can serve nothing more
+            servers.stop()
         self._device = device
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
         float_dtype = b2.prefs.core.default_float_dtype
@@ -226,6 +229,7 @@ class PopulationEvaluator:
         for d in self._worker_dirs:
             d.mkdir(parents=True, exist_ok=True)
         self._servers = _Servers()  # started at the first evaluation (bioevo templates only)
+        _servers_of.setdefault(self._device_name, weakref.WeakSet()).add(self._servers)
         self._finalizer = weakref.finalize(self, _clean_up, self._servers, str(self._results_dir))
 
     def _result_variables(self) -> list:

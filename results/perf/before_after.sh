@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Before/after measurements of issue "Throughput" (results/perf/README.md), one right after the other
+# on the same machine.  "Before" is commit 525050a (the last commit before the issue), installed in
+# its own virtual environment; "after" is this checkout (pip install -e . or pip install .).
+#
+#   git worktree add /tmp/bioevo-before 525050a
+#   python -m venv /tmp/venv-before && /tmp/venv-before/bin/pip install /tmp/bioevo-before
+#   bash results/perf/before_after.sh /tmp/venv-before/bin/python /tmp/bioevo-before
+#
+# Writes bench-before.txt, bench-after.txt (python -m bioevo.bench of each), presets-before.jsonl and
+# presets-after.jsonl (results/cost/gen_time.py of each, on the same synthetic mnist and shd files).
+set -euo pipefail
+old_python=$1
+old_tree=$2
+here="$(cd "$(dirname "$0")" && pwd)"
+new_python=${NEW_PYTHON:-python}
+data="$($new_python -c 'from bioevo.sim.evaluator import cache_root; print(cache_root() / "bench-data")')"
+$new_python -c "from pathlib import Path; from bioevo.bench_presets import synthetic_mnist, synthetic_shd
+synthetic_mnist(Path('$data') / 'mnist'); synthetic_shd(Path('$data') / 'shd')"
+cd /tmp  # so that neither Python imports bioevo from a source folder by accident
+$old_python -m bioevo.bench > "$here/bench-before.txt"
+$new_python -m bioevo.bench > "$here/bench-after.txt"
+: > "$here/presets-before.jsonl"
+: > "$here/presets-after.jsonl"
+for preset in digits mnist shd hh-randman-2; do
+    case $preset in
+        mnist) set -- "data.path=\"$data/mnist\"" ;;
+        shd) set -- "data.path=\"$data/shd\"" ;;
+        *) set -- ;;
+    esac
+    $old_python "$old_tree/results/cost/gen_time.py" "$preset" "$@" >> "$here/presets-before.jsonl"
+    $new_python "$here/../cost/gen_time.py" "$preset" "$@" >> "$here/presets-after.jsonl"
+done
