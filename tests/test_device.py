@@ -23,7 +23,7 @@ from bioevo.sim.evaluator import PopulationEvaluator
 from bioevo.sim.reference import simulate_lif
 
 P, B, T = 3, 4, 20
-SIZES = {"inputs": 5, "hidden": 7, "classes": 3}
+SIZES = {"inputs": 12, "hidden": 7, "classes": 3}
 GAIN = {"input_hidden": 8.0, "hidden_hidden": 2.0, "hidden_readout": 2.0}
 
 
@@ -44,7 +44,9 @@ def case(delayed_model):
     layout = build_layout(delayed_model, SIZES, GAIN, evolve=["hidden.tau_mem", "hidden.v_th"], init="gamma")
     rng = np.random.default_rng(5)
     params = layout.decode(np.stack([layout.initial(rng) for _ in range(P)]))
-    counts = (rng.random((B, T, SIZES["inputs"])) < 0.3) * rng.integers(1, 4, (B, T, SIZES["inputs"]))
+    # dense counts (about 6 input units per step, as SHD's bins): the input reaches the hidden layer
+    # in groups of spikes delivered together (templates/synapses.cpp)
+    counts = (rng.random((B, T, SIZES["inputs"])) < 0.5) * rng.integers(1, 4, (B, T, SIZES["inputs"]))
     return layout, params, counts.astype(np.uint8)
 
 
@@ -169,3 +171,21 @@ def test_a_new_build_stops_the_servers_of_the_evaluator_it_supersedes():
     finally:
         new.close()
         old.close()
+
+
+def test_grouped_delivery_only_where_statements_just_update_targets():
+    post, pre = "_ptr_array_s__synaptic_post", "_ptr_array_s__synaptic_pre"
+    head = [f"const int32_t _postsynaptic_idx = {post}[_idx];", f"const int32_t _presynaptic_idx = {pre}[_idx];"]
+    update = ["double I_post = _ptr_array_t_I[_postsynaptic_idx];", "const double w = _ptr_array_s_w[_idx];",
+              "I_post += w;", "_ptr_array_t_I[_postsynaptic_idx] = I_post;"]
+    grouped = device.grouped_delivery(head + update, post, pre)
+    assert grouped["width"] == device.TILE
+    tile = "\n".join(grouped["tile"])
+    assert tile.count("double& I_post = _acc") == device.TILE  # one register per target of the tile
+    assert "_ptr_array_t_I[_first_target + _position + 7] = _acc7_I_post;" in tile
+    # a write to a synaptic variable (plasticity) or to the source: spikes one at a time
+    assert device.grouped_delivery(head + update + ["_ptr_array_s_w[_idx] = w;"], post, pre) is None
+    assert device.grouped_delivery(head + update + ["_ptr_array_u_x[_presynaptic_idx] = 0;"], post, pre) is None
+    # a target variable read through anything but its own load
+    assert device.grouped_delivery(head + update + ["const double y = _ptr_array_t_y[_postsynaptic_idx + 1];"],
+                                   post, pre) is None

@@ -123,11 +123,73 @@ def results_writer(device, variables) -> str:
     return "\n".join(lines)
 
 
+_POST_LOAD = re.compile(r"^(const )?(double|float|int32_t|int64_t|char|bool) (\w+) = (\w+)\[_postsynaptic_idx\];$")
+_POST_STORE = re.compile(r"^(\w+)\[_postsynaptic_idx\] = (\w+);$")
+_ELEMENT_STORE = re.compile(r"\]\s*([-+*/]?=)(?!=)")
+TILE = 8  # targets accumulated at once by grouped delivery
+
+
+def grouped_delivery(lines: list[str], synaptic_post: str, synaptic_pre: str) -> dict | None:
+    """The generated statements of one synapse rewritten for delivering a group of spikes at once
+    (``templates/synapses.cpp``): spikes whose synapses reach the same targets (the input units of
+    a population, or the neurons of one individual) are delivered target by target, ``TILE``
+    targets at a time, each target's variables held in registers while every spike of the group
+    adds to them in the spike list's order, then stored once; Brian2's loop reads and writes the
+    target's variable once per spike.  Each target sees the same operations in the same order, so
+    the sums are the same bit for bit.  None where the statements do anything else than read
+    target variables, update them and write them back (then spikes are delivered one at a time).
+
+    Returns the C++ lines of one tile of ``TILE`` targets and of one target (the run's tail)."""
+    code = [line.strip() for line in contiguous_indices(lines, synaptic_post, synaptic_pre) if line.strip()]
+    loads, stores, middle = {}, {}, []
+    for line in code:
+        if line.startswith(("const int32_t _postsynaptic_idx =", "const int32_t _presynaptic_idx =")):
+            continue
+        load, store = _POST_LOAD.match(line), _POST_STORE.match(line)
+        if load:
+            loads[load.group(3)] = (load.group(1) or "", load.group(2), load.group(4))
+        elif store:
+            stores[store.group(2)] = store.group(1)
+        elif "_postsynaptic_idx" in line or _ELEMENT_STORE.search(line):
+            return None  # another use of the target, or a write to memory (synaptic or source variables)
+        else:
+            middle.append(line)
+    if not stores or any(name not in loads or loads[name][0] or loads[name][2] != array
+                         for name, array in stores.items()):
+        return None
+
+    def copy(j: str, position: str) -> list[str]:
+        out = ["{", f"    const size_t _idx = _first_synapse + {position};", "    const size_t _vectorisation_idx = _idx;",
+               f"    const int32_t _postsynaptic_idx = _first_target + {position};",
+               "    const int32_t _presynaptic_idx = _source_neuron;"]
+        for name, (const, ctype, _) in loads.items():
+            out.append(f"    {ctype}& {name} = _acc{j}_{name};" if name in stores
+                       else f"    const {ctype} {name} = _acc{j}_{name};")
+        return out + [f"    {line}" for line in middle] + ["}"]
+
+    def block(width: int) -> list[str]:
+        positions = [f"_position + {j}" for j in range(width)]
+        out = [f"{'' if name in stores else 'const '}{ctype} _acc{j}_{name} = {array}[_first_target + {p}];"
+               for j, p in enumerate(positions) for name, (_, ctype, array) in loads.items()]
+        out += ["for (int32_t _member = 0; _member < _group_size; _member++)", "{",
+                "    const int32_t _source_neuron = _group_neurons[_member];",
+                "    const int32_t _first_synapse = _group_first[_member];"]
+        for j, p in enumerate(positions):
+            out += [f"    {line}" for line in copy(str(j), p)]
+        out.append("}")
+        out += [f"{array}[_first_target + {p}] = _acc{j}_{name};"
+                for j, p in enumerate(positions) for name, array in stores.items()]
+        return out
+
+    return {"tile": block(TILE), "tail": block(1), "width": TILE}
+
+
 class FastCodeObject(CPPStandaloneCodeObject):
     """Brian2's C++ standalone code object with the templates of ``bioevo/sim/templates`` first."""
 
     templater = CPPStandaloneCodeObject.templater.derive("bioevo.sim", templates_dir="templates",
                                                          env_globals={"contiguous_indices": contiguous_indices,
+                                                                      "grouped_delivery": grouped_delivery,
                                                                       "split_at_run_args": split_at_run_args})
 
 
