@@ -5,9 +5,10 @@ per individual-sample, and how fast these cores do them.
   neuron and integration step (plus the readout's max tracking), each synapse group's ``on_pre``
   statements once per synaptic event (a presynaptic spike, or input count, times its targets in
   the individual).  Arithmetic operators, comparisons and calls count as floating-point operations,
-  except the special functions (exp, log, sqrt, ...) counted on their own; memory operations are
-  the loads of the per-neuron (per-synapse) variables a statement list reads and the stores of the
-  ones it writes, each once, as if every operand were in a register or the L1 cache.
+  except the special functions (exp, log, sqrt, ...) counted on their own (at the exp rate); memory
+  operations are the loads of the per-neuron variables a step reads and the stores of the ones it
+  writes, each once, and one load per synaptic variable (the weight) of every event: the least
+  memory traffic the evaluation needs, every operand coming from the L1 cache.
 * Rates (:func:`peak_rates`): a small C++ kernel compiled with the flags of bioevo's Brian2 builds
   measures, on every worker core at once, vector fused multiply-adds per second from registers,
   vector loads and stores per second from the L1 cache (y = a*y + x on 16 KiB), and vectorised
@@ -136,12 +137,12 @@ def neuron_step_work(model: ModelSpec, layer_name: str) -> Work:
 
 
 def event_work(model: ModelSpec, synapse_name: str) -> Work:
-    """Operations of one synaptic event of a group (its on_pre statements on one synapse); variables
-    of the presynaptic neuron are read once per spike, not per event, so they count as registers."""
+    """Operations of one synaptic event of a group (its on_pre statements on one synapse).  Only the
+    synapse's own variables (its weight) count as memory operations: the presynaptic neuron's are read
+    once per spike, and the target's can stay in registers while a step's events add to them (as
+    bioevo's grouped delivery does), loaded and stored once with the neuron's update."""
     syn = model.synapses[synapse_name]
-    target = model.layers[syn.target]
-    arrays = {f"{name}_post" for name in declared_names(target.equations)} | set(declared_names(syn.model))
-    return statement_work(syn.on_pre, arrays)
+    return statement_work(syn.on_pre, set(declared_names(syn.model)))
 
 
 def work_per_sample(model: ModelSpec, layer_sizes: dict[str, int], n_steps: int,

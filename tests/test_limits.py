@@ -32,11 +32,11 @@ def test_lif_work_per_sample_by_hand():
     # readout: 5 (step, no I_app: *, -, *, + and alpha*I) + clip for the max
     assert readout.flops == 6 and readout.memops == 8  # loads v I beta alpha max, stores v I max
     assert limits.event_work(model, "input_hidden").flops == 2  # I_post += w * count_pre
-    assert limits.event_work(model, "input_hidden").memops == 3  # w, I_post in and out
+    assert limits.event_work(model, "input_hidden").memops == 1  # the weight (I_post: with the neuron's update)
     sizes = {"input": 30, "hidden": 64, "readout": 10}
     w = limits.work_per_sample(model, sizes, 50, {"input": 30, "hidden": 200})
     assert w.flops == pytest.approx(50 * (64 * 7 + 10 * 6) + 30 * 64 * 2 + 200 * 10 * 1)
-    assert w.memops == pytest.approx(50 * 74 * 8 + 30 * 64 * 3 + 200 * 10 * 3)
+    assert w.memops == pytest.approx(50 * 74 * 8 + 30 * 64 * 1 + 200 * 10 * 1)
 
 
 def test_hh_counts_its_exponentials():

@@ -7,8 +7,10 @@
 #   python -m venv /tmp/venv-before && /tmp/venv-before/bin/pip install /tmp/bioevo-before
 #   bash results/perf/before_after.sh /tmp/venv-before/bin/python /tmp/bioevo-before
 #
-# Writes bench-before.txt, bench-after.txt (python -m bioevo.bench of each), presets-before.jsonl and
-# presets-after.jsonl (results/cost/gen_time.py of each, on the same synthetic mnist and shd files).
+# Writes bench-before-{1,2}.txt and bench-after-{1,2}.txt (python -m bioevo.bench of each, alternated
+# twice), presets-before.jsonl and presets-after.jsonl (results/cost/gen_time.py of each on the same
+# synthetic mnist and shd files, alternated three times per preset): this machine's speed drifts by
+# tens of percent over minutes, so before and after alternate and the READMEs quote medians.
 set -euo pipefail
 old_python=$1
 old_tree=$2
@@ -18,8 +20,10 @@ data="$($new_python -c 'from bioevo.sim.evaluator import cache_root; print(cache
 $new_python -c "from pathlib import Path; from bioevo.bench_presets import synthetic_mnist, synthetic_shd
 synthetic_mnist(Path('$data') / 'mnist'); synthetic_shd(Path('$data') / 'shd')"
 cd /tmp  # so that neither Python imports bioevo from a source folder by accident
-$old_python -m bioevo.bench > "$here/bench-before.txt"
-$new_python -m bioevo.bench > "$here/bench-after.txt"
+for round in 1 2; do
+    $old_python -m bioevo.bench > "$here/bench-before-$round.txt"
+    $new_python -m bioevo.bench > "$here/bench-after-$round.txt"
+done
 : > "$here/presets-before.jsonl"
 : > "$here/presets-after.jsonl"
 for preset in digits mnist shd hh-randman-2; do
@@ -28,6 +32,8 @@ for preset in digits mnist shd hh-randman-2; do
         shd) set -- "data.path=\"$data/shd\"" ;;
         *) set -- ;;
     esac
-    $old_python "$old_tree/results/cost/gen_time.py" "$preset" "$@" >> "$here/presets-before.jsonl"
-    $new_python "$here/../cost/gen_time.py" "$preset" "$@" >> "$here/presets-after.jsonl"
+    for round in 1 2 3; do
+        $old_python "$old_tree/results/cost/gen_time.py" "$preset" "$@" >> "$here/presets-before.jsonl"
+        $new_python "$here/../cost/gen_time.py" "$preset" "$@" >> "$here/presets-after.jsonl"
+    done
 done
