@@ -172,6 +172,9 @@ def grouped_delivery(lines: list[str], synaptic_post: str, synaptic_pre: str) ->
         out = [f"{'' if name in stores else 'const '}{ctype} _acc{j}_{name} = {array}[_first_target + {p}];"
                for j, p in enumerate(positions) for name, (_, ctype, array) in loads.items()]
         out += ["for (int32_t _member = 0; _member < _group_size; _member++)", "{",
+                # not a loop to vectorise: across members it would be an in-order reduction, each lane's
+                # sum folded one by one (gcc does that with float32, twice slower); the tile is the vector
+                "    BIOEVO_NOT_VECTORISED();",
                 "    const int32_t _source_neuron = _group_neurons[_member];",
                 "    const int32_t _first_synapse = _group_first[_member];"]
         for j, p in enumerate(positions):

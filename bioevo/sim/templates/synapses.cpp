@@ -29,6 +29,12 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-associative-math")
 #endif
+// an empty volatile statement: the compiler keeps the loop around it scalar (and nothing else)
+#if defined(__GNUC__) || defined(__clang__)
+#define BIOEVO_NOT_VECTORISED() __asm__ __volatile__("")
+#else
+#define BIOEVO_NOT_VECTORISED()
+#endif
 #include <algorithm>
 #include <map>
 namespace {
