@@ -426,7 +426,7 @@ class PopulationEvaluator:
         else:
             path = self._worker_dirs[worker] / self._device.get_array_filename(variable)
             values = np.fromfile(path, dtype=variable.dtype)
-        return values.astype(np.float64) if values.dtype.kind == "f" else values  # float32 networks too
+        return values.astype(np.float64, copy=False) if values.dtype.kind == "f" else values  # float32 networks too
 
     def _at_sample_ends(self, raw: np.ndarray, width: int) -> np.ndarray:
         """(Pw, B, width) from a monitor recorded at every sample boundary
@@ -477,14 +477,19 @@ class PopulationEvaluator:
                 first = np.full((Pw, B, n), T, dtype=np.int64)
                 np.minimum.at(first, where, at)
                 firsts[name].append(first)
+        def trimmed(parts: list[np.ndarray]) -> np.ndarray:
+            """One array of the workers' parts, cut to the individuals and samples asked for (a copy
+            only when cut: a view would keep the whole array alive)."""
+            whole = np.concatenate(parts)
+            return whole if whole.shape[:2] == (n_ind, n_samples) else whole[:n_ind, :n_samples].copy()
+
         return Readouts(
-            np.concatenate(vmax)[:n_ind, :n_samples].copy(),
-            np.concatenate(trace)[:n_ind, :n_samples].copy() if trace else None,
+            trimmed(vmax),
+            trimmed(trace) if trace else None,
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in counts.items()} or None,
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in firsts.items()} or None,
             np.concatenate(finite)[:n_ind, :n_samples] if self.net.state_checks else None,
-            *(np.concatenate(stats[name])[:n_ind, :n_samples].copy() if name in stats else None
-              for name in ("final", "sum")),
+            *(trimmed(stats[name]) if name in stats else None for name in ("final", "sum")),
         )
 
 
