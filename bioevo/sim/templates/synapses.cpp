@@ -55,6 +55,21 @@ void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources);
 {% endblock %}
 
 {% block maincode %}
+    {# the synapses of one spike of _source_neuron, run by run (a group of one, or no grouping) #}
+    {% macro _runs_of_one_spike() %}
+for (int32_t _run = _neuron_runs[_source_neuron]; _run < _neuron_runs[_source_neuron + 1]; _run++)
+{
+    const int32_t _first_synapse = _run_first_synapse[_run];
+    const int32_t _first_target = _run_first_target[_run];
+    const int32_t _length = _run_length[_run];
+    for (int32_t _position = 0; _position < _length; _position++)
+    {
+        const size_t _idx = _first_synapse + _position;
+        const size_t _vectorisation_idx = _idx;
+        {{ contiguous_indices(vector_code, _synaptic_post, _synaptic_pre) | join("\n") | indent(8) }}
+    }
+}
+    {% endmacro %}
     // scalar code
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}
@@ -85,18 +100,7 @@ void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources);
         if (_group_size == 1)  // alone: the plain runs (no tiles to fill)
         {
             const int32_t _source_neuron = _lead;
-            for (int32_t _run = _lead_runs; _run < _lead_runs + _n_runs; _run++)
-            {
-                const int32_t _first_synapse = _run_first_synapse[_run];
-                const int32_t _first_target = _run_first_target[_run];
-                const int32_t _length = _run_length[_run];
-                for (int32_t _position = 0; _position < _length; _position++)
-                {
-                    const size_t _idx = _first_synapse + _position;
-                    const size_t _vectorisation_idx = _idx;
-                    {{ contiguous_indices(vector_code, _synaptic_post, _synaptic_pre) | autoindent }}
-                }
-            }
+            {{ _runs_of_one_spike() | autoindent }}
             _group_start = _group_end;
             continue;
         }
@@ -126,18 +130,7 @@ void _bioevo_prepare_{{codeobj_name}}(size_t _n_sources);
     for (int32_t _spike = 0; _spike < _n_spikes; _spike++)
     {
         const int32_t _source_neuron = _spikes[_spike];
-        for (int32_t _run = _neuron_runs[_source_neuron]; _run < _neuron_runs[_source_neuron + 1]; _run++)
-        {
-            const int32_t _first_synapse = _run_first_synapse[_run];
-            const int32_t _first_target = _run_first_target[_run];
-            const int32_t _length = _run_length[_run];
-            for (int32_t _position = 0; _position < _length; _position++)
-            {
-                const size_t _idx = _first_synapse + _position;
-                const size_t _vectorisation_idx = _idx;
-                {{ contiguous_indices(vector_code, _synaptic_post, _synaptic_pre) | autoindent }}
-            }
-        }
+        {{ _runs_of_one_spike() | autoindent }}
     }
     {% endif %}
 {% endblock %}
