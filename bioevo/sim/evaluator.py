@@ -153,7 +153,7 @@ class PopulationEvaluator:
             spec["parallel_samples"] = True
         if self.precision != "float64":  # only then, so that float64 builds keep their cached keys
             spec["precision"] = self.precision
-        if getattr(self, "_fast", False):
+        if self._fast:
             from .device import templates_digest
             spec["templates"] = templates_digest()
         if self.backend == "cuda":  # only then, so that cpp builds keep their cached keys
@@ -165,8 +165,9 @@ class PopulationEvaluator:
 
     def _build_standalone(self) -> None:
         kind = self.backend
+        fast = self._fast = kind == "cpp" and self.templates == "bioevo"  # bioevo.sim.device
         settings = nullcontext(None)
-        if kind == "cpp" and self.templates == "bioevo":
+        if fast:
             from .device import build_preferences
             settings = build_preferences()
         if kind == "cuda":
@@ -177,14 +178,12 @@ class PopulationEvaluator:
                 raise RuntimeError("cannot build for the cuda backend: " + "; ".join(problems))
             import brian2cuda  # noqa: F401 - registers the cuda_standalone device
             settings = cuda.build_settings(cache_root() / "cuda" / "lib")
-        fast = kind == "cpp" and self.templates == "bioevo"
         if fast:
             from .device import register
             self._device_name = register()
         else:
             self._device_name = _DEVICES[kind]
         b2.set_device(self._device_name, build_on_run=False)
-        self._fast = fast
         device = b2.get_device()
         if _builds.get(self._device_name):
             device.reinit()
