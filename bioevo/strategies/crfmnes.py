@@ -4,24 +4,27 @@ High-Dimensional Problems", IEEE CEC 2022, pp. 1-8 (arXiv:2201.11422).  FM-NES
 ``C = D (I + v v^T) D`` so that sampling and update cost O(N) per sample: for
 genomes of hundreds to thousands of genes that still have some dependencies.
 
-The search distribution (paper, Sec. III-A, "restricted representation")::
+The search distribution (the paper's "restricted representation" of the covariance)::
 
     x = m + sigma * scale * D * y,   y = (I + (sqrt(1 + |v|^2) - 1) vbar vbar^T) z,   vbar = v / |v|
 
 so ``Cov(y) = I + v v^T``; ``D`` (N) and ``v`` (N) are the learned shape, ``D``
 normalised after every update so that ``det(D (I + v v^T)^(1/2) D) = 1``
-(``D^N sqrt(1 + |v|^2) = 1``, Alg. 1, the division by ``det(A)^(1/N)``), ``sigma`` the
+(``prod(D) sqrt(1 + |v|^2) = 1``, Alg. 1, the division by ``det(A)^(1/N)``), ``sigma`` the
 overall step size.  ``scale`` is the step scales of :mod:`.base` and stays out of the
 learned ``D``: the algorithm runs on ``x / scale`` (it is the paper's initial
 ``D = scale``, with the determinant normalisation applied to the learned factor
 only, which keeps every update equivariant to that diagonal rescaling).
 
-One generation (Alg. 1 of the paper; the steps as numbered in evosax's port, which
-follows it; the constants are those of the authors' implementation,
-github.com/nomuramasahir0/crfmnes, ``crfmnes/alg.py``)::
+One generation (Alg. 1 of the paper; "step 4/6/7" as numbered in evosax's port,
+evosax/algorithms/distribution_based/cr_fm_nes.py, which follows Alg. 1; the
+constants are those of the authors' implementation, github.com/nomuramasahir0/crfmnes
+@ df30db1, ``crfmnes/alg.py``, against which this was checked draw for draw.  The
+paper's own equation numbers could not be checked: its text was not available
+offline)::
 
-    sample   z_k, k = 1..lambda: mirrored, z_{2j+1} = -z_{2j} (Sec. III, antithetic
-             sampling as in FM-NES; lambda must be even)
+    sample   z_k, k = 1..lambda: mirrored, z_{2j+1} = -z_{2j} (antithetic sampling
+             as in FM-NES; lambda must be even)
     rank     by loss, lowest first; NaN and +inf losses are "infeasible" (the paper's
              implicit-constraint handling, after DX-NES-IC: Nomura et al., CEC 2021):
              ranked after all feasible ones, closest to the mean (smallest |z|) first.
@@ -43,7 +46,7 @@ github.com/nomuramasahir0/crfmnes, ``crfmnes/alg.py``)::
     mean     p_c <- (1 - c_c) p_c + sqrt(c_c (2 - c_c) mu_eff) D sum_k w_k y_k,
              c_c = (4 + mu_eff/N) / (N + 4 + 2 mu_eff/N);
              m <- m + eta_m sigma scale D sum_k w_k y_k,   eta_m = 1
-    shape    natural gradient of v and D (Sec. III-B/C; the closed-form s_k, t_k of the
+    shape    natural gradient of v and D (the closed-form s_k, t_k of the
              restricted Fisher matrix, computed in O(N) per sample as in the authors'
              code, with the "alpha_vd" damping that keeps the update of D defined), from the
              lambda samples y_k with weights eta_B w_k and the rank-one term y = p_c / D
@@ -62,6 +65,11 @@ made even for mirrored sampling.  ``generate`` draws ``z`` from one
 ``rng.standard_normal((lambda / 2, N))`` (:func:`.base.mirrored_noise`: rows ``+e0, -e0,
 +e1, ...``) and keeps it in the state until ``update``, which refuses a population that
 is not the generated one.
+
+Known limitation (the algorithm's, not guarded here): on a quadratic with one long
+axis along the diagonal, ``1e4 |x - (u.x) u|^2 + (u.x)^2``, ``u = 1/sqrt(N)``, N = 20,
+lambda = 12, ``|v|`` grew without bound and the run ended in NaN after a few hundred
+generations, with the authors' code as with this one (same draws, same trajectory).
 """
 from __future__ import annotations
 
