@@ -20,6 +20,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "cma": ("cma", "CMAES"),
     "sep-cma": ("cma", "SeparableCMAES"),
     "snes": ("snes", "SNES"),
+    "pgpe": ("pgpe", "PGPE"),
 }
 
 
