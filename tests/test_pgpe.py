@@ -257,8 +257,9 @@ def test_pgpelib_rastrigin_run():
 
 
 def sphere_ellipsoid_100d(seed: int = 0, popsize: int = 100) -> dict:
-    """Generations to f < 0.1 on the 100-D sphere and ellipsoid from ones, defaults (no published
-    figure exists to compare with; printed for the benchmark).  About 25 s."""
+    """Generations to f < 0.1 (sphere) and f < 1 (ellipsoid, f0 = 1.4e4) in 100-D from ones, defaults
+    (no published figure exists to compare with; printed for the benchmark).  About 1.5 s.
+    Measured, seeds 0-2: sphere 170-172 (ClipUp's bound 145), ellipsoid 263-337."""
     out = {}
     for f, limit in ((sphere, 600), (ellipsoid, 3000)):
         s = PGPE(np.ones(100), seed, popsize=popsize)
@@ -267,8 +268,7 @@ def sphere_ellipsoid_100d(seed: int = 0, popsize: int = 100) -> dict:
     return out
 
 
-@pytest.mark.slow
 def test_100d_sphere_and_ellipsoid():
     out = sphere_ellipsoid_100d()
     assert out["sphere"] is not None and out["sphere_lower_bound"] <= out["sphere"] <= 1.3 * out["sphere_lower_bound"], out
-    assert out["ellipsoid"] is not None, out
+    assert out["ellipsoid"] is not None and out["ellipsoid"] <= 500, out
