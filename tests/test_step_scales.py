@@ -21,7 +21,8 @@ TARGET = np.array([0.3, -0.2, 0.5, 0.1])
 SMALL = {"es": {"popsize": 8}, "cem-es": {"popsize": 8}, "hybrid": {"popsize": 8, "popsize_final": 4},
          "pso": {"popsize": 8}, "cem": {"popsize": 8}, "pooling": {"popsize": 8, "n_offspring": 8},
          "annealing": {"popsize": 6}, "snes": {}, "sep-cma": {}, "cma": {},
-         "cr-fm-nes": {}}
+         "cr-fm-nes": {},
+         "pgpe": {"popsize": 8}}
 
 
 def quadratic(to_y):

@@ -21,6 +21,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "sep-cma": ("cma", "SeparableCMAES"),
     "snes": ("snes", "SNES"),
     "cr-fm-nes": ("crfmnes", "CRFMNES"),
+    "pgpe": ("pgpe", "PGPE"),
 }
 
 
