@@ -6,6 +6,7 @@ inputs, in one process, then the generation time of the training presets
     python -m bioevo.bench [--repeats N] [--quick] [--presets digits,shd|none]
                            [--templates bioevo|brian2] [--precision float64|float32]
     python -m bioevo.bench --backend cuda [--repeats N] [--quick]   # the GPU check: bioevo/bench_cuda.py
+    python -m bioevo.bench --strategies   # cr-fm-nes, pgpe against published figures: bioevo/bench_strategies.py
 
 Network: 30 inputs -> 64 LIF hidden -> 10 leaky readouts, T=50 steps, weight
 gains 10 (input->hidden) and 1 (hidden->readout), per-neuron tau_mem and v_th
@@ -266,7 +267,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--presets", default=",".join(PRESETS),
                         help=f"comma-separated training presets to time a generation of, or 'none' "
                              f"(default {','.join(PRESETS)})")
+    parser.add_argument("--strategies", action="store_true",
+                        help="instead of timing networks: the strategies taken from the literature (cr-fm-nes, pgpe) "
+                             "on the standard functions their authors published figures for (bioevo/bench_strategies.py)")
     args = parser.parse_args(argv)
+    if args.strategies:
+        from .bench_strategies import report
+
+        result = report()
+        print(json.dumps(result, separators=(",", ":"), default=float))
+        return result
     presets = [] if args.presets == "none" else [p for p in args.presets.split(",") if p]
     unknown = sorted(set(presets) - set(PRESETS))
     if unknown:

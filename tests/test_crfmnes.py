@@ -31,80 +31,19 @@ authors' trajectory to rounding error).
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import pytest
 
-from bioevo.strategies import make_strategy
 from bioevo.strategies.crfmnes import CRFMNES, default_popsize, h_inv, ranking
+from bioevo.bench_strategies import CRFMNES_FUNCTIONS as FUNCTIONS, CRFMNES_PUBLISHED as PUBLISHED
+from bioevo.bench_strategies import crfmnes_evaluations_to_target as evaluations_to_target
+from bioevo.bench_strategies import crfmnes_mean_evaluations, report, rosenbrock, sphere
 from strategy_testing import Individual, population, scored
 
 
-def sphere(x: np.ndarray) -> np.ndarray:
-    """Rows of ``x`` -> f(x) = sum x_i^2."""
-    return np.sum(np.square(x), axis=-1)
-
-
-def ellipsoid(x: np.ndarray) -> np.ndarray:
-    """sum_i (1000^((i-1)/(N-1)) x_i)^2, condition number 1e6 (the authors' definition)."""
-    n = x.shape[-1]
-    return np.sum(np.square(1000.0 ** (np.arange(n) / (n - 1)) * x), axis=-1)
-
-
-def ktablet(x: np.ndarray) -> np.ndarray:
-    k = x.shape[-1] // 4
-    return np.sum(np.square(x[..., :k]), axis=-1) + np.sum(np.square(100.0 * x[..., k:]), axis=-1)
-
-
-def rosenbrock(x: np.ndarray) -> np.ndarray:
-    return np.sum(100.0 * np.square(x[..., 1:] - x[..., :-1] ** 2) + np.square(1.0 - x[..., :-1]), axis=-1)
-
-
-FUNCTIONS = {"sphere": sphere, "ellipsoid": ellipsoid, "ktablet": ktablet, "rosenbrock": rosenbrock}
-
-
-def evaluations_to_target(f, dim: int, x0: float, sigma: float, popsize: int = 0, target: float = 1e-12,
-                          seed: int = 0, max_evals: int = 10**6) -> int | None:
-    """``lambda * generations`` until the best sample of a generation has ``f < target`` (the authors'
-    count), or None within ``max_evals``."""
-    s = CRFMNES(np.full(dim, float(x0)), seed, popsize=popsize, sigma=sigma)
-    evals = 0
-    while evals < max_evals:
-        pop = s.generate(Individual)
-        losses = f(np.asarray(pop, dtype=np.float64))
-        scored(pop, losses)
-        s.update(pop)
-        evals += len(pop)
-        if losses.min() < target:
-            return evals
-    return None
-
-
-# (function, N, lambda, x0, published mean, published sd), evaluations to f < 1e-12
-PUBLISHED = [("ellipsoid", 40, 16, 3.0, 8.8e3, 0.5e3), ("ellipsoid", 80, 16, 3.0, 17.5e3, 0.6e3),
-             ("ktablet", 40, 16, 3.0, 9.1e3, 0.6e3), ("ktablet", 80, 16, 3.0, 18.6e3, 0.8e3),
-             ("rosenbrock", 40, 40, 0.0, 52.2e3, 1.5e3)]
 TOLERANCE = 0.15  # relative, on the mean of SEEDS runs
 SEEDS = range(3)
-
-
-def mean_evaluations(name: str, dim: int, lam: int, x0: float, target: float = 1e-12, seeds=SEEDS) -> float:
-    runs = [evaluations_to_target(FUNCTIONS[name], dim, x0, 2.0, lam, target, seed) for seed in seeds]
-    assert all(r is not None for r in runs), runs
-    return float(np.mean(runs))
-
-
-def benchmark(seeds=range(5), out=sys.stdout) -> None:
-    """Print measured against published evaluations, and the 100-D runs at the default lambda."""
-    print(f"{'function':<11}{'N':>5}{'lambda':>8}{'target':>8}{'measured':>11}{'published':>16}{'ratio':>7}", file=out)
-    for name, dim, lam, x0, mean, sd in PUBLISHED:
-        got = mean_evaluations(name, dim, lam, x0, seeds=seeds)
-        print(f"{name:<11}{dim:>5}{lam:>8}{'1e-12':>8}{got:>11.0f}{f'{mean:.0f} +- {sd:.0f}':>16}{got / mean:>7.2f}",
-              file=out)
-    for name in ("sphere", "ellipsoid"):
-        got = mean_evaluations(name, 100, 0, 3.0, 1e-8, seeds)
-        print(f"{name:<11}{100:>5}{default_popsize(100):>8}{'1e-8':>8}{got:>11.0f}{'-':>16}{'':>7}", file=out)
 
 
 def test_defaults_follow_the_authors_constants():
@@ -233,9 +172,9 @@ def test_solves_the_nonseparable_rosenbrock_in_10d():
 @pytest.mark.slow
 @pytest.mark.parametrize("name, dim, lam, x0, mean, sd", PUBLISHED, ids=[f"{p[0]}-{p[1]}" for p in PUBLISHED])
 def test_evaluations_match_the_published_figures(name, dim, lam, x0, mean, sd):
-    got = mean_evaluations(name, dim, lam, x0)
-    assert abs(got - mean) <= TOLERANCE * mean, (got, mean)
+    got = crfmnes_mean_evaluations(name, dim, lam, x0, seeds=SEEDS)
+    assert got is not None and abs(got - mean) <= TOLERANCE * mean, (got, mean)
 
 
 if __name__ == "__main__":
-    benchmark()
+    report(range(5))

@@ -24,38 +24,15 @@ import numpy as np
 import pytest
 
 from bioevo.strategies.pgpe import PGPE, clipup_step, pgpe_gradients, shaped_fitness
-from strategy_testing import Individual, population, scored
+from bioevo.bench_strategies import one_generation, ellipsoid, rastrigin, sphere
+from bioevo.bench_strategies import pgpe_generations_to as generations_to
+from bioevo.bench_strategies import pgpe_rastrigin_run as pgpelib_rastrigin_run
+from bioevo.bench_strategies import pgpe_sphere_ellipsoid_100d as sphere_ellipsoid_100d
+from strategy_testing import Individual, population
 
 
-def sphere(x):
-    return np.sum(np.square(x), axis=-1)
-
-
-def ellipsoid(x):
-    n = np.shape(x)[-1]
-    return np.sum(1000.0 ** (np.arange(n) / (n - 1)) * np.square(x), axis=-1)
-
-
-def rastrigin(x):
-    return 10.0 * np.shape(x)[-1] + np.sum(np.square(x) - 10.0 * np.cos(2 * np.pi * np.asarray(x)), axis=-1)
-
-
-def generation(s: PGPE, f, losses=None) -> np.ndarray:
-    """One generate/score/update on ``f`` (or the given losses); returns the genomes."""
-    pop = s.generate(Individual)
-    genomes = np.array(pop, dtype=np.float64)
-    scored(pop, f(genomes) if losses is None else losses)
-    s.update(pop)
-    return genomes
-
-
-def generations_to(s: PGPE, f, target: float, limit: int) -> int | None:
-    """The first generation after which ``f(centroid) < target``, None within ``limit``."""
-    for g in range(1, limit + 1):
-        generation(s, f)
-        if f(s.centroid) < target:
-            return g
-    return None
+def generation(s: PGPE, f, losses=None) -> None:
+    one_generation(s, f, losses)
 
 
 # -- by hand ---------------------------------------------------------------------------------
@@ -232,40 +209,11 @@ def test_plateau_is_set_by_the_step_size():
 
 # -- the authors' published Rastrigin run (slow) ------------------------------------------------
 
-def pgpelib_rastrigin_run(seed: int = 0, n_gen: int = 5000) -> dict:
-    """pgpelib's examples/01-rastrigin.ipynb with bioevo's PGPE (module docstring): the first
-    generation whose centre costs < 5, and the mean cost over the last 1000 generations.
-    About 35 s on one core.  ``python -c 'from test_pgpe import *; print(pgpelib_rastrigin_run())'``."""
-    rng = np.random.default_rng(1000 + seed)
-    s = PGPE(rng.uniform(-5.12, 5.12, 100), seed, popsize=250, center_lr=0.03, max_speed=0.06,
-             stdev_init=1.0, stdev_lr=0.1, stdev_max_change=0.2, ranking=True)
-    first, costs = None, []
-    for g in range(1, n_gen + 1):
-        generation(s, rastrigin)
-        costs.append(float(rastrigin(s.centroid)))
-        if first is None and costs[-1] < 5:
-            first = g
-    return {"first_below_5": first, "published_first_below_5": 2600, "mean_cost_last_1000": np.mean(costs[-1000:]),
-            "final_cost": costs[-1], "published_final_cost": 1.83}
-
-
 @pytest.mark.slow
 def test_pgpelib_rastrigin_run():
     out = pgpelib_rastrigin_run(0)
     assert out["first_below_5"] is not None and 1950 <= out["first_below_5"] <= 3250, out
     assert out["mean_cost_last_1000"] < 3.0, out
-
-
-def sphere_ellipsoid_100d(seed: int = 0, popsize: int = 100) -> dict:
-    """Generations to f < 0.1 (sphere) and f < 1 (ellipsoid, f0 = 1.4e4) in 100-D from ones, defaults
-    (no published figure exists to compare with; printed for the benchmark).  About 1.5 s.
-    Measured, seeds 0-2: sphere 170-172 (ClipUp's bound 145), ellipsoid 263-337."""
-    out = {}
-    for f, limit in ((sphere, 600), (ellipsoid, 3000)):
-        s = PGPE(np.ones(100), seed, popsize=popsize)
-        out[f.__name__] = generations_to(s, f, 0.1 if f is sphere else 1.0, limit)
-    out["sphere_lower_bound"] = (10 - math.sqrt(0.1)) / PGPE(np.ones(100), seed).speed
-    return out
 
 
 def test_100d_sphere_and_ellipsoid():
