@@ -12,14 +12,14 @@ from bioevo.data.randman import RandmanConfig, make_randman
 
 
 def test_every_kind_declares_its_keys():
-    assert list(DATA_KINDS) == ["randman", "digits", "mnist", "shd"]
+    assert list(DATA_KINDS) == ["randman", "digits", "mnist", "shd", "clicks"]
     for name, kind in DATA_KINDS.items():
         assert isinstance(kind, DataKind) and kind.name == name
         assert {"n_steps", "seed"} <= set(kind.defaults) and "kind" not in kind.defaults
         assert {k for k, v in kind.defaults.items() if v is None} == set(kind.optional_types)
         assert kind.doc and "\n" not in kind.doc
     assert DATA_KINDS["randman"].defaults["seed"] is None  # the run's seed
-    assert all(DATA_KINDS[k].defaults["seed"] == 0 for k in ("digits", "mnist", "shd"))  # a fixed split
+    assert all(DATA_KINDS[k].defaults["seed"] == 0 for k in ("digits", "mnist", "shd", "clicks"))  # a fixed split
 
 
 def test_randman_defaults_are_the_generators():
@@ -53,7 +53,7 @@ def test_randman_defaults_filled_and_errors_name_data_keys():
 
 
 def test_unknown_kind_and_key():
-    with pytest.raises(DataError, match=r"data.kind must be one of randman, digits, mnist, shd, got 'cifar'"):
+    with pytest.raises(DataError, match=r"data.kind must be one of randman, digits, mnist, shd, clicks, got 'cifar'"):
         make_dataset({"kind": "cifar"}, 0)
     with pytest.raises(DataError, match=r"data.n_units is not a key of data kind 'digits'; its keys are n_steps"):
         make_dataset({"kind": "digits", "n_units": 64}, 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import DataError
+from .clicks import CLICKS_DEFAULTS, clicks_describe, load_clicks
 from .images import DIGITS_DEFAULTS, MNIST_DEFAULTS, load_digits, load_mnist
 from .randman import RandmanConfig, make_randman
 from .shd import SHD_DEFAULTS, load_shd
@@ -33,6 +34,8 @@ class DataKind:
     load: Callable[[dict, int], dict[str, SpikeData]]  # (filled [data] table, run seed) -> train/val/test
     plot: Callable[[SpikeData, Path], list[Path]]  # input figure(s) of a few samples into a run directory
     doc: str  # one line for --help / README
+    # what a run reports about the splits besides accuracy (e.g. an ideal observer's), for summary.json
+    describe: Callable[[dict[str, SpikeData]], dict[str, Any]] | None = None
 
 
 RANDMAN_DEFAULTS: dict[str, Any] = {"n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
@@ -82,6 +85,15 @@ def _plot_images(data: SpikeData, run_dir: Path) -> list[Path]:
     return [plot_image_inputs(data, Path(run_dir) / "input_raster.png")]
 
 
+def _plot_clicks(data: SpikeData, run_dir: Path) -> list[Path]:
+    from ..report.data_plots import plot_raster
+
+    half = data.n_units // 2  # the first half of the units is the left side, class 0
+    names = [f"L{i}" for i in range(half)] + [f"R{i}" for i in range(half)] if half > 1 else ["left", "right"]
+    return [plot_raster(data, Path(run_dir) / "input_raster.png", n_per_class=3, unit_labels=names,
+                        class_names=["left", "right"])]
+
+
 def _plot_counts(data: SpikeData, run_dir: Path) -> list[Path]:
     from ..report.data_plots import plot_count_raster
 
@@ -97,6 +109,9 @@ DATA_KINDS: dict[str, DataKind] = {
                       "MNIST from the four IDX files in data.path, latency-coded"),
     "shd": DataKind("shd", SHD_DEFAULTS, {"path": str}, load_shd, _plot_counts,
                     "Spiking Heidelberg Digits from shd_train.h5/shd_test.h5 in data.path, binned spike counts"),
+    "clicks": DataKind("clicks", CLICKS_DEFAULTS, {}, load_clicks, _plot_clicks,
+                       "Poisson clicks (Brunton et al. 2013): which side clicks at the higher rate, "
+                       "answered after a silent delay, synthetic", clicks_describe),
 }
 
 

@@ -44,8 +44,10 @@ def first_spike_steps(data: SpikeData) -> np.ndarray:
     return first
 
 
-def plot_raster(data: SpikeData, path: str | Path, n_per_class: int = 2) -> Path:
-    """Spike rasters of the first ``n_per_class`` samples of each class (rows = classes); saves a PNG."""
+def plot_raster(data: SpikeData, path: str | Path, n_per_class: int = 2, unit_labels: Sequence[str] | None = None,
+                class_names: Sequence[str] | None = None) -> Path:
+    """Spike rasters of the first ``n_per_class`` samples of each class (rows = classes); saves a PNG.
+    ``unit_labels``: tick labels of the units (default: numbers); ``class_names``: titles' names of the classes."""
     if n_per_class < 1:
         raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
     k = data.n_classes
@@ -62,7 +64,10 @@ def plot_raster(data: SpikeData, path: str | Path, n_per_class: int = 2) -> Path
             ax.scatter(steps, units, s=6, marker="|", color=f"C{c % 10}")
             ax.set_xlim(-0.5, data.n_steps - 0.5)
             ax.set_ylim(-0.5, data.n_units - 0.5)
-            ax.set_title(f"class {c}, sample {idx[j]}", fontsize=9)
+            name = f"class {c}" if class_names is None else f"class {c} ({class_names[c]})"
+            ax.set_title(f"{name}, sample {idx[j]}", fontsize=9)
+            if unit_labels is not None:
+                ax.set_yticks(range(data.n_units), list(unit_labels))
             if c == k - 1:
                 ax.set_xlabel("time step")
             if j == 0:
