@@ -129,6 +129,14 @@ def check_memory(cfg: dict, layout: GenomeLayout, population: int, n_steps: int,
             "model.hidden, evolve.batch_size or data.n_steps")
 
 
+def check_step(cfg: dict, model: ModelSpec) -> None:
+    """A data kind that states its step in ms (``data.dt_ms``, rates in Hz) needs the model's input step."""
+    dt_ms = cfg["data"].get("dt_ms")
+    if dt_ms is not None and abs(dt_ms - model.step_ms) > 1e-9 * model.step_ms:
+        raise ConfigError(f"data.dt_ms ({dt_ms:g}) must equal the input step of model '{model.name}' "
+                          f"({model.step_ms:g} ms): the click rates are in Hz; set data.dt_ms = {model.step_ms:g}")
+
+
 def model_text(model: ModelSpec) -> str:
     return Path(model.source).read_text() if model.source else ""
 
@@ -150,6 +158,8 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
     step_scales(cfg, make_layout(cfg, model))  # a bad genome table fails before the data is made
     splits = make_dataset(cfg)
+    check_readout(cfg, model, splits["train"].n_steps)
+    check_step(cfg, model)
     n_train = len(splits["train"])
     if cfg["evolve"]["batch_size"] > n_train:
         raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "

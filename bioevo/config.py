@@ -35,7 +35,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # step scales of the strategy by kind of segment, or by name ("hidden.tau_mem", a synapse group)
         "scale": dict(SCALE_DEFAULTS),
     },
-    "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0},
+    # last_steps: score the readout on the last N steps of every sample only (0: all its steps)
+    "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0,
+                "last_steps": 0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
     "evolve": {
         "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
@@ -54,7 +56,7 @@ _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime",
             "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}
-_NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin",
+_NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin", "fitness.last_steps",
                  "fitness.l2", "fitness.smoothness", "data.seed"}
 
 

@@ -154,6 +154,14 @@ def _same_config(out: Path, saved: dict, cfg: dict) -> None:
                               f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")
 
 
+def describe_data(cfg: dict, splits: dict) -> dict:
+    """What the data kind reports about its splits (``DataKind.describe``: {key: {split: value}}), else {}."""
+    from .data import DATA_KINDS
+
+    kind = DATA_KINDS[cfg["data"].get("kind", "randman")]
+    return kind.describe(splits) if kind.describe is not None else {}
+
+
 def _remove_new_run(out: Path, keep_folder: bool) -> None:
     """Remove what a run that never reached its first checkpoint wrote (only its own files)."""
     for name in ("config.toml", "metrics.csv", "metrics.csv.tmp", "config.toml.tmp", LOCK):
@@ -170,6 +178,9 @@ def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[d
     cfg = parts.cfg
     metrics = MetricsLog(out / "metrics.csv", rows)
     print(f"run directory: {out}", flush=True)
+    data_info = describe_data(cfg, parts.splits)
+    for key, per_split in data_info.items():  # e.g. the ideal observer's accuracy of the clicks task
+        print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v:.4f}" for k, v in per_split.items()), flush=True)
     result = train(cfg, parts.splits, parts.scorer, parts.strategy, cfg["evolve"]["seed"], metrics, out, loop,
                    population_scorer)
     t_finish = time.time()
@@ -197,5 +208,7 @@ def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[d
         "resumed": resumed,
         "n_parameters": parts.layout.size,
     }
+    if data_info:
+        summary["data_info"] = data_info
     write_json(out / SUMMARY, summary)
     return RunResult(out, summary, result.best_genome, parts.layout, result.history)

@@ -22,7 +22,14 @@ class Scorer:
     ``fitness.READOUT_REGISTRY`` say (trace, max over time, last step, the
     readout's scores or the readout layer's spikes); predictions and
     accuracy come from the configured ``readout``; optional L2 on the genome
-    and smoothness of the readout trace are added with their weights."""
+    and smoothness of the readout trace are added with their weights.
+
+    ``last_steps`` > 0 scores only the last ``last_steps`` steps of every sample
+    (e.g. a response window after a delay): the max, the sum, the trace the
+    hinge and smoothness read all come from those steps of the recorded trace
+    (so the trace is recorded, see :func:`recording_needs`); the last step is
+    the last step either way.  Spike readouts cannot be windowed (refused by
+    :func:`check_readout`)."""
 
     evaluator: PopulationEvaluator
     layout: GenomeLayout
@@ -31,6 +38,7 @@ class Scorer:
     l2: float
     readout: str = "max"
     smoothness: float = 0.0
+    last_steps: int = 0
 
     def __post_init__(self) -> None:
         fitness.get_loss(self.loss_name)  # an unknown name fails here, not at the first batch
@@ -39,17 +47,25 @@ class Scorer:
     def recorded(self, r: Readouts) -> dict:
         """What the evaluator recorded, keyed as ``fitness.RECORDED`` (the readout layer's spikes only)."""
         spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
-        return {"vmax": r.vmax, "vfinal": r.vfinal, "vsum": r.vsum, "trace": r.trace,
-                "spike_counts": spikes(r.spike_counts), "first_spikes": spikes(r.first_spikes)}
+        out = {"vmax": r.vmax, "vfinal": r.vfinal, "vsum": r.vsum, "trace": r.trace,
+               "spike_counts": spikes(r.spike_counts), "first_spikes": spikes(r.first_spikes)}
+        if self.last_steps:  # the window's statistics, from its steps of the trace
+            if r.trace is None:
+                raise ValueError("fitness.last_steps needs the readout trace, which the simulation did not record")
+            trace = np.asarray(r.trace)[:, :, -self.last_steps:, :]
+            out.update(trace=trace, vmax=trace.max(axis=2), vsum=trace.sum(axis=2),
+                       vfinal=r.vfinal if r.vfinal is not None else trace[:, :, -1, :])
+        return out
 
     def scores(self, r: Readouts) -> np.ndarray:
         """Per-class scores (P, B, O) of the configured readout."""
         return fitness.scores_of(self.readout, self.recorded(r))
 
     def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        loss = fitness.loss_values(self.loss_name, self.recorded(r), scores, labels, self.margin)
+        recorded = self.recorded(r)
+        loss = fitness.loss_values(self.loss_name, recorded, scores, labels, self.margin)
         if self.smoothness:
-            loss = loss + fitness.smoothness_penalty(r.trace, self.smoothness)
+            loss = loss + fitness.smoothness_penalty(recorded["trace"], self.smoothness)
         return loss
 
     def batch(self, genomes: np.ndarray, data: SpikeData) -> tuple[np.ndarray, np.ndarray]:
@@ -87,12 +103,28 @@ def recording_needs(fit: dict) -> tuple[bool, bool, tuple[str, ...]]:
     trace, the readout layer's spikes, the readout statistics besides the max
     to track inside the simulation: "final", "sum")."""
     reads = {fitness.READOUT_REGISTRY[fit["readout"]].reads, fitness.get_loss(fit["loss"]).reads}
+    if fit.get("last_steps", 0):  # a window's max and sum come from the trace (the last step needs no window)
+        reads = {"trace" if r in ("vmax", "vsum") else r for r in reads}
     stats = tuple(name for name in ("final", "sum") if f"v{name}" in reads)
     return ("trace" in reads or fit["smoothness"] > 0, bool(reads & set(fitness.SPIKE_INPUTS)), stats)
 
 
-def check_readout(cfg: dict, model: ModelSpec) -> None:
-    """Spike readouts and the spike-count hinge need a readout layer that spikes."""
+def check_readout(cfg: dict, model: ModelSpec, n_steps: int | None = None) -> None:
+    """Spike readouts and the spike-count hinge need a readout layer that spikes; a scoring
+    window (fitness.last_steps) reads the readout variable and fits in a sample of ``n_steps``."""
+    window = cfg["fitness"].get("last_steps", 0)
+    if window:
+        spiking = [f"fitness.{key} '{cfg['fitness'][key]}'" for key, reads in
+                   (("readout", fitness.READOUTS[cfg["fitness"]["readout"]]),
+                    ("loss", fitness.get_loss(cfg["fitness"]["loss"]).reads)) if reads in fitness.SPIKE_INPUTS]
+        if spiking:
+            raise ConfigError(f"fitness.last_steps ({window}) windows the readout variable, not spikes: "
+                              f"{spiking[0]} reads the readout layer's spikes; use fitness.last_steps = 0 or a "
+                              "readout among " + ", ".join(k for k, r in fitness.READOUTS.items()
+                                                           if r not in fitness.SPIKE_INPUTS))
+        if n_steps is not None and window > n_steps:
+            raise ConfigError(f"fitness.last_steps ({window}) is longer than a sample ({n_steps} steps); "
+                              f"allowed: 0..{n_steps}")
     layer = model.layers[model.readout_layer]
     if layer.threshold is None and recording_needs(cfg["fitness"])[1]:
         what = (f"fitness.readout '{cfg['fitness']['readout']}'"
@@ -118,4 +150,5 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
                                     readout_stats=stats, workers=binaries,
                                     parallel_samples=cfg["evolve"]["samples"] == "parallel",
                                     precision=cfg["evolve"]["precision"])
-    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"])
+    return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"],
+                  f.get("last_steps", 0))

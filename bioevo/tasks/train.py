@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None, prog: str = PROG, default_preset: str = 
                               strategy=args.strategy)
             result = run(cfg, args.out, progress=progress, dask_workers=args.workers, scheduler=args.scheduler)
         s = result.summary
-        print(f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}) after "
+        ideal = s.get("data_info", {}).get("ideal_observer_accuracy", {}).get("test")
+        beside = "" if ideal is None else f"; the ideal observer's {ideal:.4f}"
+        print(f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}{beside}) after "
               f"{s['generations']} generations, {s['wall_seconds']:.1f} s -> {result.run_dir}")
         return s
 
