@@ -195,12 +195,14 @@ def plot_readout_traces(
     *,
     dt_ms: float = 1.0,
     class_names: Sequence[str] | None = None,
+    last_steps: int = 0,
 ) -> Path:
     """Save readout membrane traces, one subplot per sample (sorted by label), as PNG.
 
     ``traces`` is (n_samples, T, O); each line is one readout class, the true class's
     line drawn thicker. Titles read "class k (pred j)", pred = argmax over classes of
-    the max over time.
+    the max over time, over the last ``last_steps`` steps only where that is > 0 (the
+    scored window, shaded).
     """
     tr = np.asarray(traces, dtype=float)
     if tr.ndim != 3 or 0 in tr.shape:
@@ -217,7 +219,8 @@ def plot_readout_traces(
         raise ValueError(f"class_names has {len(names)} entries for {n_out} readout classes")
 
     order = np.argsort(lab, kind="stable")
-    pred = tr.max(axis=1).argmax(axis=1)
+    window = tr[:, -last_steps:, :] if 0 < last_steps <= n_steps else tr
+    pred = window.max(axis=1).argmax(axis=1)
     t = np.arange(n_steps) * dt_ms
 
     def draw(ax, slot: int) -> None:
@@ -226,6 +229,8 @@ def plot_readout_traces(
             true = o == lab[i]
             ax.plot(t, tr[i, :, o], color=f"C{o % 10}", lw=2.4 if true else 0.9,
                     alpha=1.0 if true else 0.75, zorder=3 if true else 2)
+        if window is not tr:
+            ax.axvspan(t[n_steps - last_steps], t[-1], color="0.9", zorder=1)
         ok = pred[i] == lab[i]
         ax.set_title(f"class {names[lab[i]]} (pred {names[pred[i]]})", fontsize=9,
                      color="black" if ok else "tab:red")

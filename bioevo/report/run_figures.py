@@ -25,7 +25,7 @@ def draw_run_figures(parts, result, test_metrics: dict, out: Path) -> None:
         plot_training_curves(result.history, out / "training_curves.png")
         plot_confusion(test_metrics["confusion"], out / "confusion.png", title="test confusion")
         network_figures(parts.model, parts.layout, result.best_genome, parts.splits["test"], out, parts.n_steps,
-                        dt_ms=parts.model.step_ms)
+                        dt_ms=parts.model.step_ms, last_steps=parts.cfg["fitness"].get("last_steps", 0))
         DATA_KINDS[parts.cfg["data"]["kind"]].plot(parts.splits["test"], out)  # the inputs, as the network sees them
         for name in parts.model.figures:
             MODEL_FIGURES[name](out)
