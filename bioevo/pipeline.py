@@ -149,6 +149,8 @@ def _same_config(out: Path, saved: dict, cfg: dict) -> None:
     for key in sorted(set(a) | set(b)):
         if key.startswith("genome.scale.") and key not in a:
             continue  # saved before step scales existed: the strategy's state restores them (all ones)
+        if key == "fitness.last_steps" and key not in a and b.get(key) == 0:
+            continue  # saved before scoring windows existed: every step was scored
         if key != "evolve.progress" and a.get(key) != b.get(key):
             raise ConfigError(f"--resume: {out / 'config.toml'} was changed after the checkpoint was written "
                               f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")
