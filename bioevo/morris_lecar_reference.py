@@ -3,8 +3,9 @@
 (class II) written out in numpy and integrated by scipy's LSODA with tight
 tolerances, no Brian2; and the bifurcations of their equilibria computed from
 the equations (the steady-state I-V curve and the Jacobian), no simulation.
-Tests and ``results/morris_lecar/check.py`` measure Brian2's exponential Euler
-against it.
+Tests measure Brian2's exponential Euler
+against it. The recovery variable is w here as in Rinzel & Ermentrout; the model
+files call it n (w is the synapses' weight there).
 
 Parameter sets: Rinzel & Ermentrout (1989/1998), appendix A of "Analysis of
 neural excitability and oscillations" (Koch & Segev, Methods in Neuronal
