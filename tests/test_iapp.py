@@ -140,7 +140,7 @@ def test_bad_model_and_existing_out(tmp_path, capsys):
         main(["--model", "izhikevich"])
     assert err.value.code == 2
     message = capsys.readouterr().err.strip()
-    assert "unknown --model 'izhikevich'; allowed: hh, lif" in message and "\n" not in message
+    assert "unknown --model 'izhikevich'; allowed: hh, lif, morris_lecar, morris_lecar_class2" in message and "\n" not in message
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "mine.txt").write_text("keep")
     with pytest.raises(SystemExit) as err:

@@ -32,6 +32,19 @@ shift), and the model's E_l = 10.6 mV (Hodgkin and Huxley printed 10.613) adds
 v approaches I_app from below, so the rheobase is v_th (1.0), and the bisection
 value lies just above it.
 
+For Morris-Lecar (``morris_lecar``, class I; ``morris_lecar_class2``, class II)
+the references are the onsets of Rinzel & Ermentrout (1989): class II jumps to
+about 8 Hz at the fold of periodic orbits, I = 88.3 uA/cm^2 (its subcritical
+Hopf point is 93.86; rest and firing coexist between them, and a step from rest
+lands on the cycle, as for HH); the 1 s window suffices since the period there
+is 127 ms.  Class I fires from arbitrarily low rates at its SNIC, I = 39.963
+(period T ~ 178 ms / sqrt(I - I_c)), so no finite window sees the lowest rates
+and "fires in the last quarter" is not even monotonic in I where T exceeds the
+last quarter (a spike can fall just before it): with the 2 s window every current
+above I_c + (178 / 500)^2 = I_c + 0.13 fires to the end, none below I_c fires
+at all, and the bisection onset lies in between (measured 39.971, +0.03%
+against 39.96, seed 0).
+
 The genome is I_app divided by the starting current, so one ES setting
 (sigma, learning rate) serves models whose currents differ in unit and scale.
 The loss is the spike count alone, with no tie-break (such as a small multiple
@@ -102,6 +115,18 @@ HH_REFERENCE = Reference(
     "current with repetitive firing, I = 6.26 uA/cm^2 (subcritical Hopf point 9.78; rest and firing coexist "
     "between them). Also Balti A, Lanza V, Aziz-Alaoui MA (2018) Math Biosci Eng 15:807-825, "
     "doi:10.3934/mbe.2018036, Fig. 6: stable and unstable cycles nearly coincide at I = 6.2649.")
+ML_CLASS_I_REFERENCE = Reference(
+    39.96,
+    "Rinzel J, Ermentrout GB (1989/1998) Analysis of neural excitability and oscillations, in Koch & Segev (eds) "
+    "Methods in Neuronal Modeling, class I Morris-Lecar parameters: repetitive firing begins at a saddle-node on an "
+    "invariant circle (SNIC) at I = 40 uA/cm^2 (the knee of the steady-state I-V curve, 39.963 computed from the "
+    "equations by bioevo.morris_lecar_reference.saddle_node_current), at arbitrarily low rates.")
+ML_CLASS_II_REFERENCE = Reference(
+    88.3,
+    "Rinzel J, Ermentrout GB (1989/1998), class II Morris-Lecar parameters (also Ermentrout GB, Terman DH 2010, "
+    "Mathematical Foundations of Neuroscience, ch. 3): rest loses stability at a subcritical Hopf point, "
+    "I = 93.86 uA/cm^2; stable firing at a finite rate (about 8 Hz) exists from the saddle-node of periodic orbits "
+    "at I = 88.3 (88.293 by LSODA, bioevo.morris_lecar_reference), the lowest current with repetitive firing.")
 SETUPS = {
     # HH 1952 at 6.3 degC, at the model file's step of 0.01 ms pinned (module docstring).
     "hh": Setup(window_ms=1000.0, dt_ms=0.01, start=15.0, bracket=(0.0, 15.0), tol=1e-3, transient_window_ms=100.0,
@@ -111,6 +136,15 @@ SETUPS = {
                  reference=Reference(1.0, "analytic: from rest v approaches I_app from below and fires iff "
                                           "I_app > v_th = 1"),
                  analytic=1.0, v_label="v (units of v_th)"),
+    # Morris-Lecar class I: firing from arbitrarily low rates at the SNIC, so "fires in the last quarter" needs a
+    # window long against the period there (module docstring): 2 s, and the onset lies within 0.13 above 39.963.
+    "morris_lecar": Setup(window_ms=2000.0, dt_ms=None, start=60.0, bracket=(30.0, 60.0), tol=1e-3,
+                          transient_window_ms=1000.0, reference=ML_CLASS_I_REFERENCE, analytic=None,
+                          v_label="v (mV)"),
+    # Morris-Lecar class II: firing jumps in at about 8 Hz at the fold of cycles; the model file's 0.05 ms step.
+    "morris_lecar_class2": Setup(window_ms=1000.0, dt_ms=None, start=110.0, bracket=(80.0, 110.0), tol=1e-3,
+                                 transient_window_ms=200.0, reference=ML_CLASS_II_REFERENCE, analytic=None,
+                                 v_label="v (mV)"),
 }
 LAYER = "hidden"
 
