@@ -263,3 +263,9 @@ def simulate(net: Network, layout: GenomeLayout, params: dict, x: jnp.ndarray, s
              jnp.zeros((B, sizes["hidden"]), dtype))
     (hid, out, _, vmax, counts), _ = jax.lax.scan(body, carry, jnp.swapaxes(x, 0, 1))
     return vmax, counts
+
+
+def cross_entropy(vmax: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
+    """Mean softmax cross-entropy of the readout maxima: fitness.max_cross_entropy."""
+    lse = jax.nn.logsumexp(vmax, axis=1)
+    return jnp.mean(lse - jnp.take_along_axis(vmax, labels[:, None], axis=1)[:, 0])
