@@ -269,3 +269,135 @@ def cross_entropy(vmax: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
     """Mean softmax cross-entropy of the readout maxima: fitness.max_cross_entropy."""
     lse = jax.nn.logsumexp(vmax, axis=1)
     return jnp.mean(lse - jnp.take_along_axis(vmax, labels[:, None], axis=1)[:, 0])
+
+
+# ----------------------------------------------------------------- training
+def _evaluate(score: Callable, params: dict, data, batch_size: int) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) on ``data``, batches padded to one compiled shape
+    (argmax ties go to the lowest class, as in bioevo.fitness)."""
+    n = len(data)
+    correct, total = 0, 0.0
+    for start in range(0, n, batch_size):
+        batch = data.subset(slice(start, start + batch_size))
+        x, y, m = batch.raster, batch.labels, len(batch)
+        if m < batch_size:
+            x = np.concatenate([x, np.zeros((batch_size - m, *x.shape[1:]), x.dtype)])
+            y = np.concatenate([y, np.zeros(batch_size - m, y.dtype)])
+        losses, preds = score(params, jnp.asarray(x, jnp.float64), jnp.asarray(y))
+        correct += int(np.sum(np.asarray(preds)[:m] == batch.labels))
+        total += float(np.sum(np.asarray(losses)[:m]))
+    return correct / n, total / n
+
+
+def _fit_one(lr: float, net: Network, layout: GenomeLayout, initial: np.ndarray, splits: dict, settings: dict,
+             s: dict, seed: int, budget: float, report: Callable[[str], None] | None) -> dict:
+    """Adam at one learning rate from the evolution strategy's initial genome: per step the
+    loss and the gradient's global norm (before clipping); divergence = a non-finite loss or
+    gradient, which ends the run; the parameters best on validation are kept."""
+    import optax
+
+    slope = float(s["surrogate_slope"])
+    chain = [optax.clip_by_global_norm(float(s["clip"]))] if s["clip"] > 0 else []
+    opt = optax.chain(*chain, optax.adam(lr))
+
+    def loss_fn(p, x, y):
+        return cross_entropy(simulate(net, layout, p, x, slope)[0], y)
+
+    @jax.jit
+    def step(p, state, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
+        norm = optax.global_norm(grads)
+        updates, new_state = opt.update(grads, state, p)
+        return optax.apply_updates(p, updates), new_state, loss, norm
+
+    @jax.jit
+    def score(p, x, y):
+        vmax = simulate(net, layout, p, x, slope, checkpoint=False)[0]
+        lse = jax.nn.logsumexp(vmax, axis=1)
+        return lse - jnp.take_along_axis(vmax, y[:, None], axis=1)[:, 0], jnp.argmax(vmax, axis=1)
+
+    params = {k: jnp.asarray(v, jnp.float64) for k, v in snn.initial_params(layout, initial).items()}
+    state = opt.init(params)
+    train, val = splits["train"], splits["val"]
+    n, size = len(train), min(settings["batch_size"], len(train))
+    t0 = time.time()
+    acc, vloss = _evaluate(score, params, val, settings["eval_batch_size"])
+    best = {"params": params, "val_accuracy": acc, "val_loss": vloss, "epoch": 0}
+    history, norms, losses = [{"epoch": 0, "val_accuracy": acc, "val_loss": vloss}], [], []
+    diverged, out_of_time, epoch = None, False, 0
+    for epoch in range(1, settings["epochs"] + 1):
+        perm = np.random.default_rng([seed, epoch]).permutation(n)
+        for start in range(0, n - size + 1, size):
+            batch = train.subset(perm[start:start + size])
+            new, new_state, loss, norm = step(params, state, jnp.asarray(batch.raster, jnp.float64),
+                                              jnp.asarray(batch.labels))
+            loss, norm = float(loss), float(norm)
+            losses.append(loss)
+            norms.append(norm)
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                diverged = {"step": len(norms), "epoch": epoch, "loss": loss, "grad_norm": norm}
+                break
+            params, state = new, new_state
+            if budget and time.time() - t0 > budget:
+                out_of_time = True
+                break
+        acc, vloss = _evaluate(score, params, val, settings["eval_batch_size"])
+        history.append({"epoch": epoch, "val_accuracy": acc, "val_loss": vloss,
+                        "train_loss": float(np.mean(losses[-max(1, n // size):]))})
+        if acc > best["val_accuracy"] or (acc == best["val_accuracy"] and vloss < best["val_loss"]):
+            best = {"params": params, "val_accuracy": acc, "val_loss": vloss, "epoch": epoch}
+        if report is not None:
+            report(f"bptt lr {lr:g} epoch {epoch}: val {acc:.4f} (best {best['val_accuracy']:.4f} at "
+                   f"{best['epoch']}), grad norm {min(norms[-n // size:]):.3g}-{max(norms[-n // size:]):.3g}"
+                   + (", DIVERGED" if diverged else ""))
+        if (diverged or out_of_time or epoch - best["epoch"] >= settings["patience"]
+                or acc >= settings["target_val_accuracy"]):
+            break
+    finite = [g for g in norms if math.isfinite(g)]
+    return {"lr": lr, "best": best, "epochs": epoch, "best_epoch": best["epoch"], "steps": len(norms),
+            "val_accuracy": best["val_accuracy"], "val_loss": best["val_loss"], "diverged": diverged is not None,
+            "divergence": diverged, "out_of_time": out_of_time, "wall_seconds": time.time() - t0,
+            "grad_norm": norms, "train_loss": losses, "history": history, "score": score,
+            "grad_norm_range": [min(finite), max(finite)] if finite else None}
+
+
+def run(cfg: dict, settings: dict, splits: dict, network, report: Callable[[str], None] | None = None) -> dict:
+    """BPTT on the preset's network: one Adam run per learning rate of ``bptt.lr``, the
+    run best on validation (accuracy, then loss) kept and scored once on test."""
+    s = settings["bptt"]
+    net = check_supported(cfg, network.layout)
+    seed = cfg["evolve"]["seed"]
+    lrs = [float(v) for v in s["lr"]]
+    budget = float(s["time_budget"]) / len(lrs) if s["time_budget"] else 0.0
+    t0 = time.time()
+    with jax.enable_x64(True):
+        candidates = [_fit_one(lr, net, network.layout, np.asarray(network.initial, float), splits, settings, s,
+                               seed, budget, report) for lr in lrs]
+        chosen = max(candidates, key=lambda c: (c["val_accuracy"], -c["val_loss"]))
+        wall = time.time() - t0
+        test_acc, test_loss = _evaluate(chosen["score"], chosen["best"]["params"], splits["test"],
+                                        settings["eval_batch_size"])
+    keep = ("lr", "val_accuracy", "val_loss", "best_epoch", "epochs", "steps", "diverged", "divergence", "out_of_time",
+            "wall_seconds", "grad_norm_range", "grad_norm", "train_loss", "history")
+    layout = network.layout
+    readout_rest = rest_potential(net)
+    return {
+        "test_accuracy": test_acc, "test_loss": test_loss, "val_accuracy": chosen["val_accuracy"],
+        "val_loss": chosen["val_loss"], "wall_seconds": wall, "n_parameters": layout.size,
+        "epochs": chosen["epochs"], "best_epoch": chosen["best_epoch"], "lr": chosen["lr"], "weight_decay": 0.0,
+        "clip": float(s["clip"]), "time_budget_per_lr": budget,
+        "divergences": {f"{c['lr']:g}": c["diverged"] for c in candidates},
+        "candidates": [{k: c[k] for k in keep} for c in candidates],
+        "history": chosen["history"], "genome": snn.to_genome(layout, chosen["best"]["params"]).tolist(),
+        "architecture": (
+            f"{cfg['model']['name']} (the model file's step code in JAX, float64, dt {net.model.dt:g} ms, "
+            f"{net.n_sub} integration steps per input step, Brian2's schedule): "
+            f"{layout.layer_sizes['input']} inputs -> {layout.layer_sizes['hidden']} hidden -> "
+            f"{layout.layer_sizes['readout']} leaky readouts, max over time; BPTT, exact gradient of the continuous "
+            f"dynamics, fast-sigmoid surrogate for the crossing of {net.threshold[0]} > {net.threshold[1]:g} "
+            f"(slope {s['surrogate_slope']:g} / |theta - v_rest| = "
+            f"{s['surrogate_slope'] / abs(net.threshold[1] - readout_rest):.3g} per mV); Adam, lr grid "
+            f"{lrs} chosen on validation, clip {'off' if not s['clip'] else format(s['clip'], 'g')}; trains the "
+            f"genome's segments ({', '.join(g.name for g in layout.segments)}) from the evolution strategy's "
+            "initial genome"),
+    }
