@@ -100,3 +100,28 @@ def test_gradient_is_exact_where_continuous_and_reaches_every_segment(model_name
             fd = float(up - down) / (2 * eps)
             exact = float(np.sum(np.asarray(grads[name]) * direction))
             assert exact == pytest.approx(fd, rel=1e-6, abs=1e-10), name
+
+
+def test_bptt_method_writes_its_row_with_gradient_norms(tmp_path):
+    """python -m bioevo.tasks.baselines --methods bptt on a tiny hh-randman-2: one
+    row, one candidate per learning rate with a gradient norm per step, divergence
+    recorded; a LIF preset is refused in one line."""
+    import json
+
+    from bioevo.tasks import baselines as cli
+
+    tiny = ["data.split=[16, 8, 8]", "data.n_steps=8", "model.hidden=4", "evolve.batch_size=8",
+            "baselines.epochs=1", "baselines.batch_size=8", "baselines.bptt.lr=[0.01, 0.1]"]
+    out = tmp_path / "table"
+    cli.main(["--preset", "hh-randman-2", "--methods", "bptt", "--out", str(out), "--quiet",
+              *[x for o in tiny for x in ("--set", o)]])
+    row = json.loads((out / "baselines.json").read_text())["methods"]["bptt"]
+    assert [c["lr"] for c in row["candidates"]] == [0.01, 0.1] and row["lr"] in (0.01, 0.1)
+    for c in row["candidates"]:
+        assert c["steps"] == len(c["grad_norm"]) == len(c["train_loss"]) >= 1
+        assert c["diverged"] is False and all(g > 0 for g in c["grad_norm"])
+    assert set(row["divergences"]) == {"0.01", "0.1"} and 0 <= row["test_accuracy"] <= 1
+    assert "BPTT" in (out / "baselines.md").read_text()
+    with pytest.raises(SystemExit) as err:
+        cli.main(["--preset", "randman-2", "--methods", "bptt", "--out", str(tmp_path / "lif")])
+    assert err.value.code == 2 and not (tmp_path / "lif").exists()
