@@ -12,7 +12,7 @@ import numpy as np
 from ..config import ConfigError
 from ..data.latency import latency_decode
 from ..data.spikes import SpikeData
-from . import snn
+from . import biophysical, snn
 from .data import Network, image_shape
 from .models import CNN, MLP, Recurrent
 from .training import Method, evaluate, fit, n_parameters
@@ -27,6 +27,8 @@ def check_methods(names: list[str], cfg: dict, splits: dict[str, SpikeData], net
                           "drop cnn from --methods")
     if "snn" in names:
         snn.check_supported(cfg, network.layout)
+    if "bptt" in names:
+        biophysical.check_supported(cfg, network.layout)
 
 
 def build_method(name: str, cfg: dict, settings: dict, splits: dict[str, SpikeData], network: Network) -> Method:
@@ -100,8 +102,11 @@ def run_baselines(names: list[str], cfg: dict, settings: dict, splits: dict[str,
     ``report`` gets one line per method (and per epoch with ``epochs``)."""
     rows = {}
     for name in names:
-        method = build_method(name, cfg, settings, splits, network)
-        rows[name] = run_method(method, splits, settings, cfg["evolve"]["seed"], report if epochs else None)
+        if name == "bptt":  # its own loop: an lr grid, gradient norms and divergence recorded
+            rows[name] = biophysical.run(cfg, settings, splits, network, report if epochs else None)
+        else:
+            method = build_method(name, cfg, settings, splits, network)
+            rows[name] = run_method(method, splits, settings, cfg["evolve"]["seed"], report if epochs else None)
         if report is not None:
             r = rows[name]
             report(f"{name}: test {r['test_accuracy']:.4f}, val {r['val_accuracy']:.4f} (epoch {r['best_epoch']} "

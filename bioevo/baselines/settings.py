@@ -34,11 +34,16 @@ def defaults(cfg: dict) -> dict[str, Any]:
         "gru": {"hidden": hidden, "lr": 1e-3, "weight_decay": [0.0, 1.0]},
         # lr acts in the genome's dimensionless space (weights z with W = z * gain / sqrt(fan_in))
         "snn": {"lr": 5e-3, "weight_decay": [0.0], "surrogate_slope": 10.0},
+        # BPTT in the hh / Morris-Lecar equations (bioevo.baselines.biophysical): one Adam run per lr,
+        # the best on validation kept; clip: global gradient-norm clip, 0 = off; surrogate_slope
+        # relative to |threshold - resting potential|; time_budget: wall seconds for the whole lr grid
+        # (split equally; 0 = epochs and patience only), e.g. the evolved run's wall time
+        "bptt": {"lr": [1e-3, 3e-3, 1e-2, 3e-2], "clip": 1.0, "surrogate_slope": 10.0, "time_budget": 0.0},
     }
 
 
 _POSITIVE = ("epochs", "patience", "batch_size", "eval_batch_size", "clip", "mlp.lr", "cnn.lr", "rnn.lr", "gru.lr",
-             "snn.lr", "snn.surrogate_slope", "cnn.dense", "rnn.hidden", "gru.hidden")
+             "snn.lr", "snn.surrogate_slope", "bptt.surrogate_slope", "cnn.dense", "rnn.hidden", "gru.hidden")
 
 
 def split_overrides(overrides: list[str]) -> tuple[list[str], list[str]]:
@@ -78,7 +83,15 @@ def resolve_settings(cfg: dict, overrides: list[str]) -> dict[str, Any]:
             raise ConfigError(f"{PREFIX}{dotted} must be > 0, got {table[key]}")
     if not 0 < out["target_val_accuracy"] <= 1:
         raise ConfigError(f"{PREFIX}target_val_accuracy must be in (0, 1], got {out['target_val_accuracy']}")
+    bptt = out["bptt"]
+    if not bptt["lr"] or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 for v in bptt["lr"]):
+        raise ConfigError(f"{PREFIX}bptt.lr must be a non-empty list of numbers > 0 (a grid), got {bptt['lr']}")
+    for key in ("clip", "time_budget"):
+        if isinstance(bptt[key], bool) or not isinstance(bptt[key], (int, float)) or not bptt[key] >= 0:
+            raise ConfigError(f"{PREFIX}bptt.{key} must be a number >= 0 (0: off), got {bptt[key]}")
     for method in METHODS:
+        if method == "bptt":
+            continue
         decays = out[method]["weight_decay"]
         if not decays or any(not isinstance(d, (int, float)) or isinstance(d, bool) or not d >= 0 for d in decays):
             raise ConfigError(f"{PREFIX}{method}.weight_decay must be a non-empty list of numbers >= 0 "

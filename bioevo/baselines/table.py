@@ -10,7 +10,8 @@ from ..config import ConfigError, read_toml, with_defaults
 from ..rundir import write_json
 
 LABELS = {"evolved": "evolved SNN (gradient-free)", "mlp": "MLP", "cnn": "CNN", "rnn": "vanilla RNN",
-          "gru": "GRU", "snn": "surrogate-gradient SNN"}
+          "gru": "GRU", "snn": "surrogate-gradient SNN",
+          "bptt": "BPTT in the model's equations"}
 
 
 def evolved_row(run_dir: str | Path) -> dict:

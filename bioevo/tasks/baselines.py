@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     def body() -> dict:
         import jax
 
-        from ..baselines import snn
+        from ..baselines import biophysical, snn
         from ..baselines.data import evolved_network, image_shape, make_splits
         from ..baselines.runner import check_methods, run_baselines
         from ..baselines.settings import resolve_settings, split_overrides
@@ -78,11 +78,12 @@ def main(argv: list[str] | None = None) -> dict:
         notes = []
         if requested is None:
             names = [m for m in METHODS if m != "cnn" or image_shape(cfg, splits["train"].n_units) is not None]
-            try:
-                snn.check_supported(cfg, network.layout)
-            except ConfigError as err:
-                names.remove("snn")
-                notes.append(f"snn left out: {err}")
+            for name, module in (("snn", snn), ("bptt", biophysical)):
+                try:
+                    module.check_supported(cfg, network.layout)
+                except ConfigError as err:
+                    names.remove(name)
+                    notes.append(f"{name} left out: {err}")
         else:
             names = requested
         check_methods(names, cfg, splits, network)
@@ -104,7 +105,14 @@ def main(argv: list[str] | None = None) -> dict:
             *(f"{LABELS[name]}: {r['architecture']}; AdamW lr {r['lr']:g}, weight decay {r['weight_decay']:g} "
               f"(chosen on validation from {[c['weight_decay'] for c in r['candidates']]}), batch "
               f"{settings['batch_size']}, gradient clip {settings['clip']:g}, kept epoch {r['best_epoch']} of "
-              f"{r['epochs']}" for name, r in rows.items()),
+              f"{r['epochs']}" for name, r in rows.items() if name != "bptt"),
+            *(f"{LABELS['bptt']}: {r['architecture']}; lr {r['lr']:g} kept (epoch {r['best_epoch']} of "
+              f"{r['epochs']}), batch {settings['batch_size']}; per lr: "
+              + "; ".join(f"{c['lr']:g}: val {c['val_accuracy']:.3f}, {c['steps']} steps, gradient norm "
+                          + (f"{c['grad_norm_range'][0]:.3g}-{c['grad_norm_range'][1]:.3g}" if c['grad_norm_range']
+                             else "none finite")
+                          + (", diverged" if c["diverged"] else "") for c in r["candidates"])
+              for name, r in rows.items() if name == "bptt"),
         ]
         import flax
         import optax
