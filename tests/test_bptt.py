@@ -102,6 +102,7 @@ def test_gradient_is_exact_where_continuous_and_reaches_every_segment(model_name
             assert exact == pytest.approx(fd, rel=1e-6, abs=1e-10), name
 
 
+@pytest.mark.slow
 def test_bptt_method_writes_its_row_with_gradient_norms(tmp_path):
     """python -m bioevo.tasks.baselines --methods bptt on a tiny hh-randman-2: one
     row, one candidate per learning rate with a gradient norm per step, divergence
