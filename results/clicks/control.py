@@ -57,7 +57,7 @@ def main(run_dir: str) -> dict:
     cfg["evolve"]["samples"] = cfg["evolve"].get("samples", "sequential")
     parts = assemble(cfg)
     test = parts.splits["test"]
-    sl = parts.layout.slices
+    sl = parts.layout.slices()
     out = {}
     intact, scale = evaluate(parts, genome, test)
     tol = 1e-3 * scale
