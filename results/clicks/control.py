@@ -48,7 +48,7 @@ def stats(scores, labels, tol):
     signed = np.where(labels == 1, diff, -diff)
     tied = (signed > tol) + 0.5 * (np.abs(signed) <= tol)
     return {"accuracy": float(np.mean(pred == labels)), "median_abs_diff": float(np.median(np.abs(diff))),
-            "accuracy_ties_below_tol": float(np.mean(tied))}
+            "accuracy_ties_below_tol": float(np.mean(tied)), "tie_fraction": float(np.mean(np.abs(signed) <= tol))}
 
 
 def main(run_dir: str) -> dict:
