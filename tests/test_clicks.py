@@ -219,3 +219,28 @@ def test_last_steps_records_the_trace_only_where_needed():
     # the last step is the last step of any window: still tracked inside the simulation
     assert recording_needs({**fit, "readout": "final", "loss": "cross_entropy", "last_steps": 5}) == (
         False, False, ("final",))
+
+
+CLICKS_PRESETS = ["lif-clicks", "competition-clicks", "ml-clicks", "hh-clicks"]
+
+
+@pytest.mark.parametrize("preset", CLICKS_PRESETS)
+def test_clicks_presets_assemble_and_their_readout_cannot_hold_the_delay(preset):
+    """Every clicks preset assembles (its data.dt_ms is the model's input step), scores only the
+    response window, and leaves the readout's time constants out of the genome and short against
+    the delay (results/clicks/README.md): the decision must outlast the delay in the network."""
+    from bioevo.assemble import assemble
+
+    cfg = resolve_config(preset)
+    parts = assemble(cfg, build_evaluator=False)
+    d = cfg["data"]
+    assert d["kind"] == "clicks" and d["dt_ms"] == parts.model.step_ms
+    assert cfg["fitness"]["last_steps"] == d["n_steps"] - d["stimulus_steps"] - d["delay_steps"] > 0
+    readout = parts.model.readout_layer
+    assert not [s.name for s in parts.layout.segments if s.name.startswith(f"p.{readout}.")]
+    taus = {k: v.value for k, v in parts.model.layers[readout].parameters.items() if k.startswith("tau")}
+    for key in taus:
+        taus[key] = cfg["model"]["params"].get(f"{readout}.{key}", taus[key])
+    assert taus and sum(taus.values()) * 5 <= d["delay_steps"] * d["dt_ms"], taus
+    # the same evidence as lif-clicks: the ideal observer's expected accuracy near 94.8%
+    assert ideal_observer_expected(d) == pytest.approx(0.9483, abs=1e-3)
