@@ -189,3 +189,38 @@ def test_grouped_delivery_only_where_statements_just_update_targets():
     # a target variable read through anything but its own load
     assert device.grouped_delivery(head + update + ["const double y = _ptr_array_t_y[_postsynaptic_idx + 1];"],
                                    post, pre) is None
+
+
+EVALUATE_IN_A_NEW_PROCESS = """
+import sys
+from pathlib import Path
+from bioevo import bench
+from bioevo.sim import device
+from bioevo.sim.evaluator import PopulationEvaluator
+if len(sys.argv) > 1:
+    device.TEMPLATES = Path(sys.argv[1])
+model, layout, params, raster = bench.make_problem(2, 4)
+ev = PopulationEvaluator(model, layout.layer_sizes, 2, 4, bench.N_STEPS)
+print(repr(ev.evaluate(params, raster).vmax.sum()))
+ev.close()
+"""
+
+
+def test_a_build_made_by_bioevo_installed_elsewhere_is_not_reused(tmp_path):
+    """A compiled project's make dependencies name the vector-math header by its absolute path. A build
+    made by a copy of bioevo installed elsewhere (since removed) must not be picked up: make would fail
+    on the missing header, print its error, and the project would be rebuilt from scratch.  Separate
+    processes, as in use (one process names its Brian2 objects apart from those it made before)."""
+    import shutil
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BIOEVO_CACHE": str(tmp_path / "cache")}
+    elsewhere = tmp_path / "elsewhere" / "templates"
+    shutil.copytree(device.TEMPLATES, elsewhere)
+    run = [sys.executable, "-c", EVALUATE_IN_A_NEW_PROCESS]
+    before = subprocess.run([*run, str(elsewhere)], env=env, capture_output=True, text=True, check=True)
+    shutil.rmtree(elsewhere)
+    after = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
+    assert "No rule to make target" not in after.stderr, after.stderr
+    assert after.stdout == before.stdout

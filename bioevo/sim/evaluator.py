@@ -154,8 +154,12 @@ class PopulationEvaluator:
         if self.precision != "float64":  # only then, so that float64 builds keep their cached keys
             spec["precision"] = self.precision
         if self._fast:
-            from .device import templates_digest
+            from .device import TEMPLATES, templates_digest
             spec["templates"] = templates_digest()
+            # the project's make dependencies name the header by its absolute path: a build made by a
+            # copy of bioevo installed elsewhere (another checkout, a removed virtual environment)
+            # fails make and is rebuilt from scratch, with make's error on stderr
+            spec["templates_dir"] = str(TEMPLATES)
         if self.backend == "cuda":  # only then, so that cpp builds keep their cached keys
             import brian2cuda
             spec |= {"brian2cuda": brian2cuda.__version__, "compute_capability": self._capability}
