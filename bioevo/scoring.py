@@ -84,14 +84,18 @@ class Scorer:
             loss = np.where(r.finite.all(axis=1), loss, np.inf)
         return np.where(np.isfinite(loss), loss, np.inf), fitness.accuracy(scores, data.labels)
 
-    def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
-        """(mean loss without the L2 term, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+    def chunks(self, genome: np.ndarray, data: SpikeData):
+        """(chunk, readouts) of one genome over a whole split, in evaluator-sized chunks."""
         params = self.layout.decode(genome[None])
         size = self.evaluator.sample_capacity
-        losses, preds = [], []
         for start in range(0, len(data), size):
             chunk = data.subset(slice(start, start + size))
-            r = self.evaluator.evaluate_one(params, chunk.raster)
+            yield chunk, self.evaluator.evaluate_one(params, chunk.raster)
+
+    def dataset(self, genome: np.ndarray, data: SpikeData) -> tuple[float, np.ndarray]:
+        """(mean loss without the L2 term, predictions) of one genome on a whole split, in evaluator-sized chunks."""
+        losses, preds = [], []
+        for chunk, r in self.chunks(genome, data):
             scores = self.scores(r)
             losses.append(float(self._loss(r, scores, chunk.labels)[0]) * len(chunk))
             preds.append(fitness.predictions(scores)[0])

@@ -9,6 +9,7 @@ import pytest
 from bioevo.hh_reference import lsoda_spike_times, with_brian_odes
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
+from sim_testing import assert_backends_agree
 
 CURRENTS = [0.0, 3.0, 10.0, 20.0]  # uA/cm^2: rest, a single onset spike, repetitive firing
 
@@ -78,20 +79,13 @@ def test_hh_network_builds_and_backends_agree(hh):
     """As the hidden layer of the Randman network (100 integration steps per
     input step): runtime and cpp give the same readouts."""
     from bioevo.genome import build_layout
-    from bioevo.sim.evaluator import PopulationEvaluator
 
     layout = build_layout(hh, {"inputs": 3, "hidden": 4, "classes": 2}, {"input_hidden": 3.0, "hidden_readout": 5.0})
     rng = np.random.default_rng(0)
     params = layout.decode(np.stack([layout.initial(rng) for _ in range(2)]))
     raster = np.zeros((2, 10, 3), dtype=bool)
     raster[:, [1, 2, 3], [0, 1, 2]] = True
-    out = {}
-    for backend in ("runtime", "cpp"):
-        ev = PopulationEvaluator(hh, layout.layer_sizes, 2, 2, 10, backend=backend, record_spikes=True)
-        out[backend] = ev.evaluate(params, raster)
-    assert out["runtime"].spike_counts["hidden"].sum() > 0
-    np.testing.assert_allclose(out["cpp"].vmax, out["runtime"].vmax, rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(out["cpp"].spike_counts["hidden"], out["runtime"].spike_counts["hidden"])
+    assert_backends_agree(hh, layout, params, raster)
 
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])

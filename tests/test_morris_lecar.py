@@ -17,6 +17,7 @@ from bioevo.model import load_model
 from bioevo.morris_lecar_reference import (CLASS_I, CLASS_II, MODELS, hopf_current, lsoda_spike_times, lsoda_state,
                                            rest, saddle_node_current)
 from bioevo.neuron import fires_to_the_end, simulate_single, sustained_firing_threshold
+from sim_testing import assert_backends_agree
 
 #: Published bifurcation currents (uA/cm^2) of the Rinzel & Ermentrout parameter sets (Rinzel & Ermentrout
 #: 1989/1998; Ermentrout & Terman 2010, ch. 3): class I SNIC, class II subcritical Hopf point and the fold
@@ -171,7 +172,6 @@ def test_network_builds_and_fires(name):
 @pytest.mark.slow
 def test_recurrent_network_backends_agree():
     from bioevo.genome import build_layout
-    from bioevo.sim.evaluator import PopulationEvaluator
 
     model = load_model("morris_lecar_recurrent")
     layout = build_layout(model, {"inputs": 3, "hidden": 4, "classes": 2},
@@ -180,13 +180,7 @@ def test_recurrent_network_backends_agree():
     params = layout.decode(np.stack([layout.initial(rng) for _ in range(2)]))
     raster = np.zeros((2, 60, 3), dtype=bool)
     raster[:, 1:40:2, :] = True
-    out = {}
-    for backend in ("runtime", "cpp"):
-        ev = PopulationEvaluator(model, layout.layer_sizes, 2, 2, 60, backend=backend, record_spikes=True)
-        out[backend] = ev.evaluate(params, raster)
-    assert out["runtime"].spike_counts["hidden"].sum() > 0
-    np.testing.assert_allclose(out["cpp"].vmax, out["runtime"].vmax, rtol=0, atol=1e-9)
-    np.testing.assert_array_equal(out["cpp"].spike_counts["hidden"], out["runtime"].spike_counts["hidden"])
+    assert_backends_agree(model, layout, params, raster)
 
 
 @pytest.mark.parametrize("model", ["morris_lecar", "morris_lecar_class2"])

@@ -30,14 +30,9 @@ ALL_RECURRENT = ("w.hidden_hidden", "w.exc_exc", "w.exc_inh", "w.inh_exc")
 
 
 def evaluate(parts, genome, data):
-    sc = parts.scorer
-    params = parts.layout.decode(genome[None])
-    size = sc.evaluator.sample_capacity
     scores, peak = [], []
-    for start in range(0, len(data), size):
-        chunk = data.subset(slice(start, start + size))
-        r = sc.evaluator.evaluate_one(params, chunk.raster)
-        scores.append(sc.scores(r)[0])
+    for _, r in parts.scorer.chunks(genome, data):
+        scores.append(parts.scorer.scores(r)[0])
         peak.append(np.abs(np.asarray(r.trace)[0]).max(axis=(1, 2)))  # largest |readout| in each trial
     return np.concatenate(scores), float(np.median(np.concatenate(peak)))  # (n, 2), the readout's scale
 
