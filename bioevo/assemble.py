@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from .config import ConfigError, check_batch_size
 from . import data as data_sets
 from .data.kinds import available_memory
 from .data.spikes import SpikeData
@@ -151,19 +151,16 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
         if problem:
             raise ConfigError(problem)
     try:
-        model = load_model(cfg["model"]["name"])
+        model = load_model(cfg["model"]["name"], key="model.name")
         check_model_builds(model)
     except ValueError as err:
-        raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
+        raise ConfigError(str(err)) from None
     check_readout(cfg, model)  # fitness.loss and fitness.readout names were checked with the config
     step_scales(cfg, make_layout(cfg, model))  # a bad genome table fails before the data is made
     splits = make_dataset(cfg)
     check_readout(cfg, model, splits["train"].n_steps)
     check_step(cfg, model)
-    n_train = len(splits["train"])
-    if cfg["evolve"]["batch_size"] > n_train:
-        raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
-                          f"({n_train} samples); allowed: 1..{n_train}")
+    check_batch_size(cfg, len(splits["train"]))
     layout = make_layout(cfg, model, task_sizes(cfg, splits))
     rng = seeded_streams(cfg["evolve"]["seed"])
     strategy = make_configured_strategy(cfg, layout.initial(rng["init"]), rng["strategy"], layout)

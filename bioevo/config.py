@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
+from .data.errors import DataError
 from .data.kinds import DATA_KINDS, RANDMAN_DEFAULTS
 from .fitness import LOSSES, READOUTS
 from .genome import SCALE_DEFAULTS
@@ -53,7 +54,7 @@ _FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys ch
 _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime", "cuda"),
             "evolve.samples": ("sequential", "parallel"), "evolve.precision": ("float64", "float32"),
             "strategy.name": tuple(REGISTRY),
-            "fitness.readout": tuple(READOUTS), "fitness.loss": tuple(LOSSES)}
+            "fitness.readout": READOUTS, "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size"}
 _NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin", "fitness.last_steps",
@@ -186,12 +187,9 @@ def presets(kind: str = "training") -> list[str]:
 def load_preset(name_or_path: str | Path, kind: str = "training") -> tuple[dict, str]:
     """The raw preset table and its display name; a preset of another command is refused."""
     try:
-        path = resources.resolve("presets", name_or_path)
+        path = resources.resolve("presets", name_or_path, allowed=presets(kind))
     except ValueError as err:
-        message = str(err)
-        if "unknown preset" in message:
-            message = message.split("; allowed")[0] + f"; allowed: {', '.join(presets(kind))} or a path to a .toml file"
-        raise ConfigError(message) from None
+        raise ConfigError(str(err)) from None
     table = read_toml(path, "preset")
     found = preset_kind(table)
     if found != kind:
@@ -264,16 +262,14 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"{key} must be > 0, got {value}")
         if key in _NON_NEGATIVE and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
-    if cfg["data"]["kind"] == "randman":  # the other kinds check their keys when they load (bioevo.data)
-        if cfg["data"]["n_classes"] < 2:
-            raise ConfigError(f"data.n_classes must be >= 2, got {cfg['data']['n_classes']}")
-        split = cfg["data"]["split"]
-        if len(split) != 3 or any(not isinstance(n, int) or n < 1 for n in split):
-            raise ConfigError(f"data.split must be three integers >= 1 (train, val, test per class), got {split}")
-        n_train = split[0] * cfg["data"]["n_classes"]
-        if cfg["evolve"]["batch_size"] > n_train:
-            raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
-                              f"({n_train} samples); allowed: 1..{n_train}")
+    kind = DATA_KINDS[cfg["data"]["kind"]]
+    if kind.check is not None:  # the other kinds check their keys when they load (bioevo.data)
+        try:
+            kind.check(cfg["data"])
+        except DataError as err:
+            raise ConfigError(str(err)) from None
+    if kind.train_size is not None:
+        check_batch_size(cfg, kind.train_size(cfg["data"]))
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
     scale = cfg["genome"]["scale"]  # an unquoted `hidden.tau_mem = 0.2` in TOML is a nested table
@@ -288,9 +284,13 @@ def validate(cfg: dict) -> None:
         if not value > 0:
             raise ConfigError(f"genome.scale.{key} must be a finite number > 0 (a multiplier of the strategy's "
                               f"sigma and step), got {value!r}")
-    for key, value in cfg["model"]["params"].items():
-        if key.split(".")[-1].startswith("tau") and value <= 0:
-            raise ConfigError(f"model.params.{key} is a time constant and must be > 0, got {value}")
+
+
+def check_batch_size(cfg: dict, n_train: int) -> None:
+    """A batch is drawn from the training set, so it cannot be larger."""
+    if cfg["evolve"]["batch_size"] > n_train:
+        raise ConfigError(f"evolve.batch_size {cfg['evolve']['batch_size']} is larger than the training set "
+                          f"({n_train} samples); allowed: 1..{n_train}")
 
 
 def to_toml(cfg: dict) -> str:

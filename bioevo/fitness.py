@@ -19,9 +19,12 @@ entry there; the scorer and what the simulation records follow from it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
+
+from .readout_stats import TRACKED_STATS, stat_of_key
 
 __all__ = [
     "membrane_hinge",
@@ -135,20 +138,14 @@ def smoothness_penalty(trace: np.ndarray, weight: float) -> np.ndarray:
     return float(weight) * np.mean(np.diff(trace, axis=2) ** 2, axis=(1, 2, 3))
 
 
-#: What the simulation can record from the readout layer, shaped (P, B, ...): "vmax", "vfinal",
-#: "vsum" (P, B, O; the readout variable's max over time, last value and sum over the steps, all
-#: tracked inside the simulation), "trace" (P, B, T, O; costs about 2x) and "spike_counts",
-#: "first_spikes" (P, B, O; the readout layer's spikes, only where that layer spikes).
-#: ``recorded`` dicts passed to :func:`readout_scores` and :func:`loss_values` use these keys.
-RECORDED = ("vmax", "vfinal", "vsum", "trace", "spike_counts", "first_spikes")
+#: What the simulation can record from the readout layer, shaped (P, B, ...): the statistics of
+#: ``readout_stats.TRACKED_STATS`` under their keys ("vmax", "vfinal", "vsum": P, B, O; tracked
+#: inside the simulation), "trace" (P, B, T, O; costs about 2x) and "spike_counts", "first_spikes"
+#: (P, B, O; the readout layer's spikes, only where that layer spikes).  ``recorded`` dicts passed to
+#: :func:`readout_scores` and :func:`loss_values` use these keys.
+RECORDED = (*(stat.key for stat in TRACKED_STATS.values()), "trace", "spike_counts", "first_spikes")
 #: what READOUTS and LOSSES read from the readout layer's spikes
 SPIKE_INPUTS = ("spike_counts", "first_spikes")
-#: statistics that can also be computed from the trace when it was recorded instead
-_FROM_TRACE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "vmax": lambda trace: trace.max(axis=2),
-    "vfinal": lambda trace: trace[:, :, -1, :],
-    "vsum": lambda trace: trace.sum(axis=2),
-}
 
 
 class Readout(NamedTuple):
@@ -167,23 +164,67 @@ class Loss(NamedTuple):
     takes_margin: bool
 
 
+class _ReadoutRegistry(MutableMapping):
+    """Readout name -> Readout: one per entry of ``readout_stats.TRACKED_STATS`` (read at every
+    lookup, so that a statistic added there is a readout at once), then the readouts of the readout
+    layer's spikes and any added here."""
+
+    def __init__(self, others: dict[str, Readout]) -> None:
+        self._others = others
+
+    def _entries(self) -> dict[str, Readout]:
+        stats = {name: Readout(stat.key, 1.0, stat.doc) for name, stat in TRACKED_STATS.items()}
+        return {**stats, **self._others}
+
+    def __getitem__(self, name: str) -> Readout:
+        return self._entries()[name]
+
+    def __setitem__(self, name: str, readout: Readout) -> None:
+        if name in TRACKED_STATS:
+            raise KeyError(f"readout {name!r} is declared by readout_stats.TRACKED_STATS; change it there")
+        self._others[name] = readout
+
+    def __delitem__(self, name: str) -> None:
+        del self._others[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+
+class _ReadoutReads(Mapping):
+    """Readout name -> the key of what it reads (a view of a readout registry)."""
+
+    def __init__(self, registry: Mapping[str, Readout]) -> None:
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> str:
+        return self._registry[name].reads
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+
 #: The one registry of readouts (``fitness.readout``): name -> what it reads and how it scores.
-READOUT_REGISTRY: dict[str, Readout] = {
-    "max": Readout("vmax", 1.0, "max over time of the readout variable"),
-    "final": Readout("vfinal", 1.0, "its value at the last step"),
-    "sum": Readout("vsum", 1.0, "its sum over the steps of the sample"),
+READOUT_REGISTRY: MutableMapping[str, Readout] = _ReadoutRegistry({
     "spike_count": Readout("spike_counts", 1.0, "spikes of each readout neuron in the sample"),
     "first_spike": Readout("first_spikes", -1.0, "minus the step of its first spike (none: minus the sample length)"),
-}
+})
 #: readout name -> what it reads (a view of READOUT_REGISTRY)
-READOUTS: dict[str, str] = {name: r.reads for name, r in READOUT_REGISTRY.items()}
+READOUTS: Mapping[str, str] = _ReadoutReads(READOUT_REGISTRY)
 
 
 def recorded_input(recorded: dict[str, Any], name: str, who: str) -> np.ndarray:
     """``recorded[name]`` as float64, computed from the trace when only that was recorded."""
     data = recorded.get(name)
-    if data is None and name in _FROM_TRACE and recorded.get("trace") is not None:
-        data = _FROM_TRACE[name](np.asarray(recorded["trace"], dtype=np.float64))
+    stat = stat_of_key(name)
+    if data is None and stat is not None and recorded.get("trace") is not None:
+        data = TRACKED_STATS[stat].of_trace(np.asarray(recorded["trace"], dtype=np.float64))
     if data is None:
         raise ValueError(f"{who} needs '{name}', which the simulation did not record")
     return np.asarray(data, dtype=np.float64)

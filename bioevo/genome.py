@@ -247,6 +247,8 @@ def build_layout(
         for p in layer.parameters.values():
             dotted = f"{layer.name}.{p.name}"
             value = float(overrides.get(dotted, p.value))
+            if p.time_constant and not value > 0:
+                raise ValueError(f"model.params.{dotted} is a time constant ({p.unit}) and must be > 0, got {value}")
             if not p.bounds[0] <= value <= p.bounds[1]:
                 raise ValueError(f"model parameter '{dotted}' = {value} is outside its bounds {list(p.bounds)}")
             if p.transform == "log" and value <= 0:

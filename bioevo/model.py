@@ -20,6 +20,10 @@ TRANSFORMS = ("linear", "log")
 _DERIVED_NAMESPACE = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "pi": math.pi, "abs": np.abs}
 
 
+#: units of a time constant (``ParameterSpec.time_constant``)
+TIME_UNITS = ("ms", "s")
+
+
 @dataclass(frozen=True)
 class ParameterSpec:
     """One neuron parameter: default value, unit (informative), bounds and the
@@ -30,6 +34,12 @@ class ParameterSpec:
     unit: str = "1"
     bounds: tuple[float, float] = (-math.inf, math.inf)
     transform: str = "linear"
+
+    @property
+    def time_constant(self) -> bool:
+        """A parameter in a unit of time is a time constant: it must be > 0, and heterogeneity
+        studies scale it (the unit is declared in the model file)."""
+        return self.unit in TIME_UNITS
 
 
 @dataclass(frozen=True)
@@ -376,9 +386,10 @@ def parse_model(data: dict, source: str = "") -> ModelSpec:
     )
 
 
-def load_model(name_or_path: str | Path) -> ModelSpec:
-    """Load a shipped model by name ('lif') or the user's own TOML file."""
-    path = resources.resolve("models", name_or_path)
+def load_model(name_or_path: str | Path, key: str = "model") -> ModelSpec:
+    """Load a shipped model by name ('lif') or the user's own TOML file; ``key`` is what an error
+    calls the name (e.g. "model.name" for a config's key)."""
+    path = resources.resolve("models", name_or_path, key)
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

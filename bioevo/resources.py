@@ -25,8 +25,11 @@ def available(kind: str) -> list[str]:
     return sorted(p.stem for p in resource_dir(kind).glob("*.toml"))
 
 
-def resolve(kind: str, name_or_path: str | Path) -> Path:
-    """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file."""
+def resolve(kind: str, name_or_path: str | Path, key: str | None = None,
+            allowed: list[str] | None = None) -> Path:
+    """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file.  An unknown name's
+    error calls it ``key`` (default: the kind, e.g. "model") and offers ``allowed`` (default: every
+    shipped name of the kind)."""
     path = Path(name_or_path)
     if path.suffix != ".toml" and not path.is_file():
         # a shipped name, even where the working directory holds a folder of that name (data/shd)
@@ -35,9 +38,9 @@ def resolve(kind: str, name_or_path: str | Path) -> Path:
             return shipped
         if path.is_dir():
             raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
-        raise ValueError(
-            f"unknown {kind[:-1]} '{name_or_path}'; allowed: {', '.join(available(kind))} or a path to a .toml file"
-        )
+        names = available(kind) if allowed is None else allowed
+        raise ValueError(f"unknown {key or kind[:-1]} '{name_or_path}'; allowed: {', '.join(names)} "
+                         "or a path to a .toml file")
     if path.is_dir():
         raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
     if not path.is_file():

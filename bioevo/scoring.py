@@ -11,6 +11,7 @@ from .config import ConfigError
 from .data.spikes import SpikeData
 from .genome import GenomeLayout
 from .model import ModelSpec
+from .readout_stats import ALWAYS_TRACKED, TRACKED_STATS, optional_stats
 from .sim.evaluator import PopulationEvaluator, Readouts
 
 
@@ -47,14 +48,16 @@ class Scorer:
     def recorded(self, r: Readouts) -> dict:
         """What the evaluator recorded, keyed as ``fitness.RECORDED`` (the readout layer's spikes only)."""
         spikes = lambda d: None if d is None else d.get(self.readout_layer)  # noqa: E731
-        out = {"vmax": r.vmax, "vfinal": r.vfinal, "vsum": r.vsum, "trace": r.trace,
+        out = {TRACKED_STATS[ALWAYS_TRACKED].key: r.vmax, **r.stats, "trace": r.trace,
                "spike_counts": spikes(r.spike_counts), "first_spikes": spikes(r.first_spikes)}
         if self.last_steps:  # the window's statistics, from its steps of the trace
             if r.trace is None:
                 raise ValueError("fitness.last_steps needs the readout trace, which the simulation did not record")
             trace = np.asarray(r.trace)[:, :, -self.last_steps:, :]
-            out.update(trace=trace, vmax=trace.max(axis=2), vsum=trace.sum(axis=2),
-                       vfinal=r.vfinal if r.vfinal is not None else trace[:, :, -1, :])
+            out["trace"] = trace
+            for stat in TRACKED_STATS.values():  # a statistic the window leaves alone stays as tracked
+                if stat.windowed or out.get(stat.key) is None:
+                    out[stat.key] = stat.of_trace(trace)
         return out
 
     def scores(self, r: Readouts) -> np.ndarray:
@@ -105,11 +108,12 @@ class Scorer:
 def recording_needs(fit: dict) -> tuple[bool, bool, tuple[str, ...]]:
     """What a ``[fitness]`` table needs the simulation to record: (the readout
     trace, the readout layer's spikes, the readout statistics besides the max
-    to track inside the simulation: "final", "sum")."""
+    to track inside the simulation: names in ``readout_stats.TRACKED_STATS``)."""
     reads = {fitness.READOUT_REGISTRY[fit["readout"]].reads, fitness.get_loss(fit["loss"]).reads}
-    if fit.get("last_steps", 0):  # a window's max and sum come from the trace (the last step needs no window)
-        reads = {"trace" if r in ("vmax", "vsum") else r for r in reads}
-    stats = tuple(name for name in ("final", "sum") if f"v{name}" in reads)
+    if fit.get("last_steps", 0):  # a window's statistics come from the trace (the last step needs no window)
+        windowed = {stat.key for stat in TRACKED_STATS.values() if stat.windowed}
+        reads = {"trace" if r in windowed else r for r in reads}
+    stats = tuple(name for name in optional_stats() if TRACKED_STATS[name].key in reads)
     return ("trace" in reads or fit["smoothness"] > 0, bool(reads & set(fitness.SPIKE_INPUTS)), stats)
 
 

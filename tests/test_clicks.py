@@ -177,7 +177,7 @@ class TraceOnly:
     population, n_steps, model = 1, 4, load_model("lif")
 
     def evaluate(self, params, raster):
-        return Readouts(TRACE.max(axis=2), trace=TRACE, vfinal=TRACE[:, :, -1, :])
+        return Readouts(TRACE.max(axis=2), trace=TRACE, stats={"vfinal": TRACE[:, :, -1, :]})
 
 
 def _scorer(loss: str, readout: str, last_steps: int, smoothness: float = 0.0) -> tuple[Scorer, np.ndarray]:

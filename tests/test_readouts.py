@@ -51,8 +51,8 @@ def test_spiking_readout_matches_numpy_reference(spiking_case, backend):
     np.testing.assert_allclose(r.vmax, vmax, rtol=0, atol=1e-9)
     np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-9)
     # tracked like the trace is sampled: after the step's reset of a spiking readout
-    np.testing.assert_array_equal(r.vfinal, r.trace[:, :, -1])
-    np.testing.assert_allclose(r.vsum, r.trace.sum(axis=2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(r.stats["vfinal"], r.trace[:, :, -1])
+    np.testing.assert_allclose(r.stats["vsum"], r.trace.sum(axis=2), rtol=1e-12, atol=1e-12)
     # the spike readouts as the Scorer computes them
     scores = F.readout_scores("first_spike", first_spike=r.first_spikes["readout"])
     assert np.all((scores <= 0) & (scores >= -T))
@@ -69,8 +69,8 @@ def lif_scorer_case():
     ev = PopulationEvaluator(model, lay.layer_sizes, P, B, T, backend="runtime", record_trace=True,
                              readout_stats=("final", "sum"))
     r = ev.evaluate(lay.decode(genomes), data.raster)
-    np.testing.assert_array_equal(r.vfinal, r.trace[:, :, -1])
-    np.testing.assert_allclose(r.vsum, r.trace.sum(axis=2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(r.stats["vfinal"], r.trace[:, :, -1])
+    np.testing.assert_allclose(r.stats["vsum"], r.trace.sum(axis=2), rtol=1e-12, atol=1e-12)
     return ev, lay, genomes, data, r.trace
 
 
@@ -106,8 +106,8 @@ def test_hh_tracked_final_and_sum_follow_the_input_steps():
                              readout_stats=("final", "sum"))
     r = ev.evaluate(lay.decode(lay.initial(rng)[None]), raster)
     assert np.abs(r.trace).max() > 0
-    np.testing.assert_array_equal(r.vfinal, r.trace[:, :, -1])
-    np.testing.assert_allclose(r.vsum, r.trace.sum(axis=2), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(r.stats["vfinal"], r.trace[:, :, -1])
+    np.testing.assert_allclose(r.stats["vsum"], r.trace.sum(axis=2), rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("fit, needs", [

@@ -297,8 +297,8 @@ def test_parallel_samples_layout_matches_the_numpy_reference(backend, model, cas
         np.testing.assert_array_equal(r.spike_counts["hidden"], counts)
         np.testing.assert_allclose(r.vmax, vmax, rtol=0, atol=1e-12)
         np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(r.vfinal, trace[:, :, -1], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(r.vsum, trace.sum(axis=2), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(r.stats["vfinal"], trace[:, :, -1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.stats["vsum"], trace.sum(axis=2), rtol=0, atol=1e-9)
         # first spikes: the reference has none, the default layout (runtime) does
         np.testing.assert_array_equal(r.first_spikes["hidden"], runtime_result.first_spikes["hidden"])
         part = ev.evaluate(_one_individual(case, 2), raster[1:3])  # padding and trimming

@@ -37,9 +37,9 @@ def evolved_network(cfg: dict, splits: dict[str, SpikeData]) -> Network:
     """The model and genome layout of ``cfg``, and its initial genome: the same
     seeded draw the evolution strategy starts from."""
     try:
-        model = load_model(cfg["model"]["name"])
+        model = load_model(cfg["model"]["name"], key="model.name")
     except ValueError as err:
-        raise ConfigError(str(err).replace("unknown model", "unknown model.name")) from None
+        raise ConfigError(str(err)) from None
     layout = make_layout(cfg, model, task_sizes(cfg, splits))
     return Network(model, layout, layout.initial(seeded_streams(cfg["evolve"]["seed"])["init"]))
 

@@ -17,11 +17,12 @@ import numpy as np
 
 from ..config import ConfigError
 from ..genome import GenomeLayout
+from ..readout_stats import TRACKED_STATS
 
 #: models whose dynamics this module implements
 MODELS = ("lif", "lif_recurrent")
-#: readouts of the non-spiking readout layer it can score
-READOUTS = ("max", "final", "sum")
+#: readouts of the non-spiking readout layer it can score: the tracked statistics of its readout variable
+READOUTS = TRACKED_STATS
 
 
 def check_supported(cfg: dict, layout: GenomeLayout) -> None:
@@ -130,8 +131,4 @@ def simulate(layout: GenomeLayout, params: dict, x: jnp.ndarray, slope: float = 
 
 def scores(trace: jnp.ndarray, readout: str) -> jnp.ndarray:
     """(B, T, O) readout trace -> (B, O) class scores, as bioevo.fitness reads them."""
-    if readout == "max":
-        return trace.max(axis=1)
-    if readout == "final":
-        return trace[:, -1]
-    return trace.sum(axis=1)
+    return TRACKED_STATS[readout].of_trace(trace)

@@ -36,6 +36,11 @@ class DataKind:
     doc: str  # one line for --help / README
     # what a run reports about the splits besides accuracy (e.g. an ideal observer's), for summary.json
     describe: Callable[[dict[str, SpikeData]], dict[str, Any]] | None = None
+    # checks the kind's keys with the config, before any work (a DataError naming data.<key>); kinds
+    # whose keys depend on their files check them when they load
+    check: Callable[[dict], None] | None = None
+    # the training set's size from the keys alone, where they say it (the batch size is checked with it)
+    train_size: Callable[[dict], int] | None = None
 
 
 RANDMAN_DEFAULTS: dict[str, Any] = {"n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
@@ -54,23 +59,31 @@ def available_memory() -> int:
     return 1 << 62
 
 
+def _randman_config(data: dict[str, Any], run_seed: int) -> RandmanConfig:
+    """The generator's parameters from a [data] table: seed None = the run's seed."""
+    seed = data["seed"] if data["seed"] is not None else run_seed
+    split = tuple(data["split"]) if isinstance(data["split"], (list, tuple)) else data["split"]
+    return RandmanConfig(n_classes=data["n_classes"], n_units=data["n_units"], dim_manifold=data["dim_manifold"],
+                         alpha=data["alpha"], n_steps=data["n_steps"], split=split, nb_spikes=data["nb_spikes"],
+                         seed=seed)
+
+
+def check_randman(data: dict[str, Any]) -> None:
+    """Randman's keys, named as data.<key>."""
+    try:
+        _randman_config(data, 0).validate(prefix="data")
+    except ValueError as err:
+        raise DataError(str(err)) from None
+
+
 def load_randman(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
     """Randman as the training loop has always made it: seed None = the run's seed."""
-    seed = data["seed"] if data["seed"] is not None else run_seed
-    try:
-        raster_bytes = data["n_classes"] * sum(data["split"]) * data["n_steps"] * data["n_units"] * data["nb_spikes"]
-    except TypeError:
-        raster_bytes = 0  # malformed keys: make_randman names them
+    check_randman(data)
+    raster_bytes = data["n_classes"] * sum(data["split"]) * data["n_steps"] * data["n_units"] * data["nb_spikes"]
     if raster_bytes > 0.8 * available_memory():
         raise DataError(f"the Randman rasters would take {raster_bytes / 2**30:.1f} GiB, more than the memory "
                         "available; lower data.n_steps, data.split or data.n_units")
-    try:
-        return make_randman(RandmanConfig(
-            n_classes=data["n_classes"], n_units=data["n_units"], dim_manifold=data["dim_manifold"],
-            alpha=data["alpha"], n_steps=data["n_steps"], split=tuple(data["split"]), nb_spikes=data["nb_spikes"],
-            seed=seed))
-    except ValueError as err:
-        raise DataError(str(err).replace("randman.", "data.")) from None
+    return make_randman(_randman_config(data, run_seed))
 
 
 def _plot_randman(data: SpikeData, run_dir: Path) -> list[Path]:
@@ -102,7 +115,8 @@ def _plot_counts(data: SpikeData, run_dir: Path) -> list[Path]:
 
 DATA_KINDS: dict[str, DataKind] = {
     "randman": DataKind("randman", RANDMAN_DEFAULTS, {"seed": int}, load_randman, _plot_randman,
-                        "Randman (Zenke & Vogels 2021): spike timing on random smooth manifolds, synthetic"),
+                        "Randman (Zenke & Vogels 2021): spike timing on random smooth manifolds, synthetic",
+                        check=check_randman, train_size=lambda data: data["split"][0] * data["n_classes"]),
     "digits": DataKind("digits", DIGITS_DEFAULTS, {}, load_digits, _plot_images,
                        "scikit-learn's 1,797 8x8 handwritten digits, latency-coded, offline"),
     "mnist": DataKind("mnist", MNIST_DEFAULTS, {"path": str}, load_mnist, _plot_images,

@@ -53,30 +53,32 @@ class RandmanConfig:
     nb_spikes: int = 1
     seed: int = 0
 
-    def validate(self) -> None:
-        """Raise ValueError naming the first bad field, its value and what is allowed."""
-        _check_int("n_classes", self.n_classes, 2)
-        _check_int("n_units", self.n_units, 1)
-        _check_int("dim_manifold", self.dim_manifold, 1)
+    def validate(self, prefix: str = "randman") -> None:
+        """Raise ValueError naming the first bad field as ``prefix.field``, its value and what is
+        allowed (a config's [data] table: prefix "data")."""
+        _check_int(f"{prefix}.n_classes", self.n_classes, 2)
+        _check_int(f"{prefix}.n_units", self.n_units, 1)
+        _check_int(f"{prefix}.dim_manifold", self.dim_manifold, 1)
         a = self.alpha
         if isinstance(a, bool) or not isinstance(a, Real) or not math.isfinite(a) or a <= 0:
-            raise ValueError(f"randman.alpha must be a finite number > 0, got {a!r}")
-        _check_int("n_steps", self.n_steps, 1)
+            raise ValueError(f"{prefix}.alpha must be a finite number > 0, got {a!r}")
+        _check_int(f"{prefix}.n_steps", self.n_steps, 1)
         sp = self.split
         if not isinstance(sp, (tuple, list)) or len(sp) != 3:
             raise ValueError(
-                f"randman.split must be 3 integers (train, val, test samples per class), got {sp!r}"
+                f"{prefix}.split must be three integers >= 1 (train, val, test samples per class), got {sp!r}"
             )
         for name, v in zip(SPLITS, sp):
             if isinstance(v, bool) or not isinstance(v, Integral) or v < 1:
-                raise ValueError(f"randman.split ({name}) must be an integer >= 1, got {v!r}")
-        _check_int("nb_spikes", self.nb_spikes, 1)
-        _check_int("seed", self.seed, 0)
+                raise ValueError(f"{prefix}.split must be three integers >= 1 (train, val, test samples per class); "
+                                 f"{name} is {v!r}")
+        _check_int(f"{prefix}.nb_spikes", self.nb_spikes, 1)
+        _check_int(f"{prefix}.seed", self.seed, 0)
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
+def _check_int(key: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"randman.{name} must be an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
 
 
 def f_cutoff(alpha: float, prec: float = PREC, max_f_cutoff: int = MAX_F_CUTOFF) -> int:

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import weakref
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import brian2 as b2
@@ -33,7 +33,8 @@ import numpy as np
 
 from ..genome import NetworkParameters
 from ..model import ModelSpec
-from .network import READOUT_MAX, READOUT_STATS, build_network, run_duration
+from ..readout_stats import TRACKED_STATS
+from .network import READOUT_MAX, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime", "cuda")
 TEMPLATES = ("bioevo", "brian2")  # the cpp backend's code templates (bioevo.sim.device)
@@ -51,8 +52,9 @@ class Readouts:
     spike_counts: dict[str, np.ndarray] | None = None  # layer -> (P, B, n)
     first_spikes: dict[str, np.ndarray] | None = None  # layer -> (P, B, n) step of the first spike, T if none
     finite: np.ndarray | None = None  # (P, B) False where an ODE-integrated layer blew up (None: no such layer)
-    vfinal: np.ndarray | None = None  # (P, B, O) readout variable at the last step (readout_stats "final")
-    vsum: np.ndarray | None = None  # (P, B, O) its sum over the steps (readout_stats "sum")
+    # the statistics tracked besides the max (``readout_stats``), keyed as ``TRACKED_STATS[name].key``
+    # ("vfinal", "vsum"), each (P, B, O)
+    stats: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def cache_root() -> Path:
@@ -99,9 +101,10 @@ class PopulationEvaluator:
         precision: str = "float64",
     ) -> None:
         """``record_spikes``: True for every spiking layer, or a tuple of layer
-        names.  ``readout_stats``: "final" and/or "sum", the readout variable at
-        the last step / summed over the steps of each sample, tracked inside the
-        simulation (equal to those statistics of the trace, without its cost).  ``workers``: cpp only, how many copies of the compiled binary run at
+        names.  ``readout_stats``: names in ``readout_stats.TRACKED_STATS`` besides the
+        max ("final": the readout variable at the last step, "sum": summed over the steps
+        of each sample), tracked inside the simulation (equal to those statistics of the
+        trace, without its cost).  ``workers``: cpp only, how many copies of the compiled binary run at
         once, each on its share of the population (default: 2 on machines with
         two or more cores, which measured ~1.7x faster than one; 1 for runtime
         and cuda, which has one GPU).  ``parallel_samples``: the B samples side
@@ -148,7 +151,8 @@ class PopulationEvaluator:
                 "brian2": b2.__version__, "format": _BUILD_FORMAT,
                 "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
         if self.readout_stats:  # only then, so that the default network keeps its cached build
-            spec["stats"] = self.readout_stats
+            # with their declarations: an edited or new statistic gets a build of its own
+            spec["stats"] = {name: asdict(TRACKED_STATS[name]) | {"of_trace": ""} for name in self.readout_stats}
         if self.parallel_samples:  # likewise
             spec["parallel_samples"] = True
         if self.precision != "float64":  # only then, so that float64 builds keep their cached keys
@@ -238,7 +242,7 @@ class PopulationEvaluator:
     def _result_variables(self) -> list:
         """The Brian2 variables whose recorded values ``_collect`` reads."""
         net, out = self.net, [self.net.max_monitor.variables[READOUT_MAX]]
-        out += [net.max_monitor.variables[READOUT_STATS[name].variable] for name in self.readout_stats]
+        out += [net.max_monitor.variables[TRACKED_STATS[name].variable] for name in self.readout_stats]
         out += [mon.variables[next(iter(mon.record_variables))] for mon in net.state_checks.values()]
         if net.trace_monitor is not None:
             out.append(net.trace_monitor.variables[self.model.readout_variable])
@@ -448,7 +452,7 @@ class PopulationEvaluator:
         for k in range(self.workers) if workers is None else workers:
             vmax.append(self._at_sample_ends(self._read(self.net.max_monitor.variables[READOUT_MAX], k), O))
             for name, values in stats.items():  # recorded with the max, at every sample boundary
-                var = self.net.max_monitor.variables[READOUT_STATS[name].variable]
+                var = self.net.max_monitor.variables[TRACKED_STATS[name].variable]
                 values.append(self._at_sample_ends(self._read(var, k), O))
             ok = np.ones((Pw, B), dtype=bool)
             for name, mon in self.net.state_checks.items():
@@ -492,7 +496,7 @@ class PopulationEvaluator:
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in counts.items()} or None,
             {name: np.concatenate(c)[:n_ind, :n_samples] for name, c in firsts.items()} or None,
             np.concatenate(finite)[:n_ind, :n_samples] if self.net.state_checks else None,
-            *(trimmed(stats[name]) if name in stats else None for name in ("final", "sum")),
+            {TRACKED_STATS[name].key: trimmed(values) for name, values in stats.items()},
         )
 
 

@@ -23,27 +23,11 @@ import brian2 as b2
 import numpy as np
 
 from ..model import ModelSpec
+from ..readout_stats import ALWAYS_TRACKED, TRACKED_STATS, optional_stats
 
-READOUT_MAX = "readout_max"
-
-
-@dataclass(frozen=True)
-class TrackedStat:
-    """How a statistic of the readout variable ``{v}`` is tracked inside Brian2: the variable that
-    holds it, the code run at the end of every input step, the code run at every sample start."""
-
-    variable: str
-    update: str
-    reset: str = ""
-
-
-#: statistics of the readout variable that can be tracked inside the simulation besides the max
-#: (``readout_stats``; ``fitness.RECORDED`` calls them "vfinal" and "vsum"), recorded with the max
-#: at every sample boundary
-READOUT_STATS: dict[str, TrackedStat] = {
-    "final": TrackedStat("readout_final", "readout_final = {v}"),
-    "sum": TrackedStat("readout_sum", "readout_sum += {v}", "readout_sum = 0"),
-}
+#: the statistic every network tracks (``readout_stats.ALWAYS_TRACKED``), recorded at every sample end
+_ALWAYS = TRACKED_STATS[ALWAYS_TRACKED]
+READOUT_MAX = _ALWAYS.variable
 
 
 @dataclass
@@ -103,18 +87,18 @@ def build_network(
     synapse code assumes synapses run on ``defaultclock``.  The cpp and runtime
     backends keep their own clocks, so their generated code is unchanged.
 
-    ``readout_stats`` (keys of ``READOUT_STATS``): track the readout variable's
-    value at the last step of each sample and/or its sum over the sample's
-    steps, sampled like the trace (once per input step, after the step's
-    updates and resets), so they equal ``trace[:, :, -1]`` and
-    ``trace.sum(axis=2)`` without recording the trace.
+    ``readout_stats`` (names in ``readout_stats.TRACKED_STATS`` besides the max,
+    which is always tracked): statistics of the readout variable tracked at every
+    integration step or sampled like the trace (once per input step, after the
+    step's updates and resets), so that they equal their ``of_trace`` of the
+    trace (e.g. ``trace[:, :, -1]``, ``trace.sum(axis=2)``) without recording it.
 
     ``parallel_samples``: the B samples side by side instead of one after
     another (module docstring); the input raster is then (T, B*M)."""
-    unknown = set(readout_stats) - set(READOUT_STATS)
+    unknown = set(readout_stats) - set(optional_stats())
     if unknown:
-        raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(READOUT_STATS)}")
-    tracked = [READOUT_STATS[name] for name in sorted(readout_stats)]
+        raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(optional_stats())}")
+    tracked = [TRACKED_STATS[name] for name in sorted(readout_stats)]
     stats = [stat.variable for stat in tracked]
     dt = model.dt * b2.ms
     if on_defaultclock:
@@ -152,14 +136,14 @@ def build_network(
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
         reset = layer.sample_reset.strip()
         if is_readout:
-            group.run_regularly(f"{READOUT_MAX} = clip({model.readout_variable}, {READOUT_MAX}, inf)",
+            every_dt = [_ALWAYS, *(stat for stat in tracked if stat.every_integration_step)]
+            every_step = [stat for stat in tracked if not stat.every_integration_step]
+            group.run_regularly("\n".join(stat.update.format(v=model.readout_variable) for stat in every_dt),
                                 when="groups", order=2, name=f"{layer.name}_track_max")
-            reset = "; ".join(filter(None, [reset, f"{READOUT_MAX} = -inf"]))
-            if tracked:
-                # at the end of every input step, as the trace monitor samples
-                group.run_regularly("\n".join(stat.update.format(v=model.readout_variable) for stat in tracked),
+            if every_step:  # at the end of every input step, as the trace monitor samples
+                group.run_regularly("\n".join(stat.update.format(v=model.readout_variable) for stat in every_step),
                                     dt=step, when="end", name=f"{layer.name}_track_stats")
-                reset = "; ".join(filter(None, [reset, *(stat.reset for stat in tracked)]))
+            reset = "; ".join(filter(None, [reset, _ALWAYS.reset, *(stat.reset for stat in tracked)]))
         if reset:
             group.run_regularly(reset, dt=sample_dt, when="start", name=f"{layer.name}_sample_reset")
         groups[layer.name] = group

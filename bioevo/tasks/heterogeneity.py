@@ -133,7 +133,7 @@ def perturbed_accuracy(run_dir: Path, deltas: list[float]) -> dict[str, float]:
     params = layout.decode(np.repeat(genome[None], len(factors), axis=0))
     for layer, values in params.neurons.items():
         for name in values:
-            if name.startswith("tau"):
+            if model.layers[layer].parameters[name].time_constant:
                 values[name] = base.neurons[layer][name] * np.array(factors)[:, None]
     scorer = make_scorer(cfg, model, layout, len(factors), test.n_steps)
     batch = scorer.evaluator.batch
