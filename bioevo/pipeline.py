@@ -5,6 +5,7 @@ metrics, the best genome, figures and ``summary.json`` (written last: it marks
 a finished run)."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from .errors import RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
-from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, save_genome, write_config, write_json
+from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, load_genome, save_genome, write_config, write_json
 
 SUMMARY = "summary.json"
 
@@ -39,6 +40,21 @@ class RunResult:
     best_genome: np.ndarray
     layout: GenomeLayout
     history: list[dict]
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> "RunResult":
+        """A finished run from its directory (summary.json, best_genome.h5, metrics.csv), e.g. one a
+        study trained in another process; a missing or damaged file is a one-line ConfigError."""
+        out = Path(run_dir)
+        try:
+            summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+            genome, layout, _, _ = load_genome(out / "best_genome.h5")
+            generations = int(summary["generations"])
+        except FileNotFoundError as err:
+            raise ConfigError(f"'{out}' holds no finished run ({Path(err.filename).name} is missing)") from None
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ConfigError(f"'{out}' holds a damaged run ({type(err).__name__}: {str(err)[:80]})") from None
+        return cls(out, summary, genome, layout, MetricsLog.read(out / "metrics.csv", generations))
 
 
 def load_config(preset: str | Path = "randman-2", overrides: list[str] | tuple[str, ...] = (), *,

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from bioevo.tasks.compare import main
-from bioevo.tasks.run_queue import Job, next_step
 from bioevo.tasks.seeds import parse_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,16 +131,34 @@ def without_wall(rows: str) -> list[list[str]]:
 
 
 def test_a_run_that_died_before_its_first_checkpoint_starts_again(tmp_path):
-    job = Job("es seed 0", tmp_path / "es" / "s0", ["--seed", "0"])
-    job.run_dir.mkdir(parents=True)
-    (job.run_dir / "config.toml").write_text("")  # what a SIGKILL during the first epoch leaves
-    step, cmd = next_step(job)
-    assert step == "start" and cmd[-3:] == ["--out", str(job.run_dir), "--quiet"] and not job.run_dir.exists()
-    (job.run_dir).mkdir()
-    (job.run_dir / "checkpoint.h5").write_text("")
-    assert next_step(job)[0] == "resume"
-    (job.run_dir / "summary.json").write_text("{}")
-    assert next_step(job) == ("reuse", None)
+    """The launcher trains through the library in a fresh process: a directory holding only what a
+    SIGKILL during the first epoch leaves starts again, and ends as bioevo.run here would."""
+    from bioevo import RunResult, load_config, run
+    from bioevo.launch import train_in_fresh_process
+
+    cfg = load_config("randman-2", [TINY[k + 1] for k in range(0, len(TINY), 2)], seed=0)
+    stub = tmp_path / "es" / "s0"
+    stub.mkdir(parents=True)
+    (stub / "config.toml").write_text("")
+    code, line = train_in_fresh_process(cfg, stub)
+    assert code == 0 and line.startswith("test accuracy") and str(stub) in line
+    launched = RunResult.load(stub)
+    here = run(cfg, tmp_path / "here", progress=False)
+    assert launched.summary["test"] == here.summary["test"] and launched.summary["generations"] == 6
+    np.testing.assert_array_equal(launched.best_genome, here.best_genome)
+    assert [{k: v for k, v in r.items() if k != "wall_seconds"} for r in launched.history] == [
+        {k: v for k, v in r.items() if k != "wall_seconds"} for r in RunResult.load(here.run_dir).history]
+    assert train_in_fresh_process(cfg, stub) == (0, "finished before, reused")
+
+
+def test_a_launched_run_with_bad_input_is_one_line_exit_2(tmp_path):
+    from bioevo import load_config
+    from bioevo.launch import train_in_fresh_process
+
+    cfg = load_config("randman-2", ["evolve.generations=2"])
+    cfg["model"]["name"] = "nope"
+    code, line = train_in_fresh_process(cfg, tmp_path / "bad")
+    assert code == 2 and "unknown model.name 'nope'" in line and not (tmp_path / "bad").exists()
 
 
 def test_resume_of_a_partly_finished_comparison_ends_as_an_uninterrupted_one(tmp_path):

@@ -109,12 +109,11 @@ def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
 @pytest.mark.parametrize("condition", ["a", "b"])
 def test_fixed_conditions_evolve_no_time_constant_even_if_the_preset_does(tmp_path, condition):
     """Conditions a and b are 'fixed' whatever the preset's own genome.evolve says."""
-    from bioevo.tasks.heterogeneity import _train_args
+    from bioevo.tasks.heterogeneity import run_config
 
-    args = _train_args({"overrides": []}, "randman-2", condition, 0, tmp_path)
-    sets = [args[k + 1] for k, a in enumerate(args) if a == "--set"]
-    # a preset that evolves both time constants, then the condition's own settings
-    cfg = resolve_config("randman-2", ['genome.evolve=["hidden.tau_mem", "hidden.tau_syn"]', *sets])
+    # a study whose overrides evolve both time constants, then the condition's own settings
+    cfg = run_config({"overrides": ['genome.evolve=["hidden.tau_mem", "hidden.tau_syn"]']}, "randman-2",
+                     condition, 0)
     layout = assemble(cfg, build_evaluator=False).layout
     assert not any(s.name.startswith("p.") for s in layout.segments)
 

@@ -1,7 +1,7 @@
 """python -m bioevo.tasks.compare: several strategies on one preset, side by side.
 
-Runs ``bioevo.tasks.train`` once per strategy and seed (same preset and
-overrides, each in its own run directory under --out), then reports the
+Trains once per strategy and seed (same preset and overrides, each run in a
+fresh process and its own run directory under --out: ``bioevo.launch``), then reports the
 generations and genome evaluations each needed to reach a validation accuracy,
 and the test accuracies.  One seed (--seed): a table, compare.json and one
 figure.  Several (--seeds 0-4): mean ± sd and min over seeds per strategy in
@@ -97,8 +97,7 @@ def jobs_of(out: Path, spec: dict) -> list[Job]:
     """Strategy by strategy (in the order given), so that a comparison stopped
     part-way already holds every seed of its first strategies."""
     return [Job(f"{name} seed {seed}", run_dir(out, spec, name, seed),
-                ["--preset", spec["preset"], "--strategy", name, "--seed", str(seed),
-                 *[x for o in spec["overrides"] for x in ("--set", o)]])
+                resolve_config(spec["preset"], spec["overrides"], seed, strategy=name))
             for name in spec["strategies"] for seed in spec_seeds(spec)]
 
 
@@ -169,7 +168,7 @@ def _run_all(jobs: list[Job], n_jobs: int, client) -> list[tuple[Job, str]]:
     ``client`` (a failed Dask run raises RunError naming its directory)."""
     if client is None:
         return run_jobs(jobs, n_jobs)
-    run_on_dask(client, [(job.label, [*job.args, "--out", str(job.run_dir), "--quiet"], job.run_dir) for job in jobs])
+    run_on_dask(client, [(job.label, job.config, job.run_dir) for job in jobs])
     return []
 
 

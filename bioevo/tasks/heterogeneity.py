@@ -31,7 +31,8 @@ import numpy as np
 from .. import resources
 from ..cli import Parser, add_cluster_arguments, fail
 from ..cluster.connect import study_cluster
-from ..cluster.studies import run_on_dask, train_in_fresh_process
+from ..cluster.studies import run_on_dask
+from ..launch import train_in_fresh_process
 from ..errors import RunError
 from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
             write_json(out / "study_preset.json", study)
         if client is not None and not args.report:
             # every run not finished yet at once, one Dask task each; then the serial loop reuses them
-            todo = [(f"{ds} {c} seed {seed}", _train_args(study, ds, c, seed, out), out / ds / c / f"s{seed}")
+            todo = [(f"{ds} {c} seed {seed}", run_config(study, ds, c, seed), out / ds / c / f"s{seed}")
                     for ds in study["datasets"] for c in study["conditions"] for seed in study["seeds"]
                     if not (out / ds / c / f"s{seed}" / "summary.json").exists()]
             try:
@@ -217,11 +218,9 @@ def main(argv: list[str] | None = None) -> dict:
     return _study(args, study, out)
 
 
-def _train_args(study: dict, ds: str, c: str, seed: int, out: Path) -> list[str]:
-    """The arguments of ``python -m bioevo.tasks.train`` for one run of the study."""
-    sets = [*study["overrides"], *CONDITIONS[c][1]]
-    return ["--preset", ds, "--seed", str(seed), "--out", str(out / ds / c / f"s{seed}"), "--quiet",
-            *[x for o in sets for x in ("--set", o)]]
+def run_config(study: dict, ds: str, c: str, seed: int) -> dict:
+    """The resolved config of one run of the study: preset ``ds`` in condition ``c``."""
+    return resolve_config(ds, [*study["overrides"], *CONDITIONS[c][1]], seed)
 
 
 def _run_missing(study: dict, out: Path) -> None:
@@ -235,7 +234,7 @@ def _run_missing(study: dict, out: Path) -> None:
                     print(f"[{ds} {c} seed {seed}] done before, reused", flush=True)
                     continue
                 print(f"[{ds} {c} seed {seed}]", flush=True)
-                code, err = train_in_fresh_process(_train_args(study, ds, c, seed, out), str(run_dir), str(Path.cwd()))
+                code, err = train_in_fresh_process(run_config(study, ds, c, seed), run_dir)
                 if code:
                     fail(PROG, f"run {run_dir} failed: {err or code}")
 
