@@ -147,7 +147,7 @@ def build_network(
         if layer.refractory is not None:
             kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
         group = b2.NeuronGroup(blocks * layer_sizes[layer.name], equations, method=layer.method,
-                               name=layer.name, namespace=_unit_namespace(), **timing, **kwargs)
+                               name=layer.name, namespace=unit_namespace(), **timing, **kwargs)
         if layer.step.strip():
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
         reset = layer.sample_reset.strip()
@@ -171,7 +171,7 @@ def build_network(
             from .device import synapse_code_class
             extra["codeobj_class"] = synapse_code_class(True)
         s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name,
-                        namespace=_unit_namespace(), **timing, **extra)
+                        namespace=unit_namespace(), **timing, **extra)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
         pre, post = syn.pairs(n_pre, n_post, namespace)
         i, j = block_connections(pre, post, n_pre, n_post, blocks, syn.source == "input", in_blocks)
@@ -210,7 +210,7 @@ def run_duration(model: ModelSpec, batch: int, n_steps: int, parallel_samples: b
     return ((n_steps if parallel_samples else batch * n_steps) + 1) * model.step_ms * b2.ms
 
 
-def _unit_namespace() -> dict:
+def unit_namespace() -> dict:
     """Units model files may use in equations and code (Brian2's own names)."""
     return {name: getattr(b2, name) for name in ("ms", "mV", "nA", "uA", "pA", "nF", "uF", "pF", "mS", "uS", "nS",
                                                  "cm", "cm2", "umetre", "um2", "msiemens", "siemens", "volt",
