@@ -57,7 +57,6 @@ class BrianNetwork:
     max_monitor: b2.StateMonitor
     trace_monitor: b2.StateMonitor | None
     spike_monitors: dict[str, b2.SpikeMonitor]
-    others: list = field(default_factory=list)
     # layer -> monitor of one integrated state variable at the end of every sample (blow-up check)
     state_checks: dict[str, b2.StateMonitor] = field(default_factory=dict)
 
@@ -65,7 +64,7 @@ class BrianNetwork:
         mons = [self.max_monitor, *self.spike_monitors.values(), *self.state_checks.values()]
         if self.trace_monitor is not None:
             mons.append(self.trace_monitor)
-        return [*self.groups.values(), *self.synapses.values(), *mons, *self.others]
+        return [*self.groups.values(), *self.synapses.values(), *mons]
 
 
 def block_connections(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, population: int,
@@ -135,7 +134,6 @@ def build_network(
                                  namespace={"input_raster": inputs}, dt=step)
     input_group.run_regularly("count = input_raster(t, i)", when="start", name="input_count")
     groups = {"input": input_group}
-    others = []
     sample_dt = n_steps * step
     for layer in model.layers.values():
         is_readout = layer.name == model.readout_layer
@@ -201,7 +199,7 @@ def build_network(
         if var:
             state_checks[name] = b2.StateMonitor(g, var, record=True, dt=sample_dt, when="before_start",
                                                  name=f"{name}_state_check")
-    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others, state_checks)
+    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, state_checks)
 
 
 def run_duration(model: ModelSpec, batch: int, n_steps: int, parallel_samples: bool = False) -> b2.Quantity:
