@@ -294,11 +294,11 @@ def main(argv: list[str] | None = None) -> dict:
 
         return run(repeats, args.quick, parallel)
     _quiet_brian()
-    from .bench_presets import _evaluator_options
+    from .bench_presets import evaluator_options
     from .limits import peak_rates
 
     try:
-        options = _evaluator_options(args.templates, args.precision)
+        options = evaluator_options(args.templates, args.precision)
     except ValueError as err:
         fail(parser.prog, str(err), 2)
     if args.profile:

@@ -43,12 +43,6 @@ def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState, config
     write_hdf5(run_dir / CHECKPOINT, fill, sync=True)
 
 
-def load_checkpoint(run_dir: Path) -> tuple[dict, LoopState]:
-    """(strategy state, loop state); a damaged file is a one-line ConfigError."""
-    state, loop, _ = read_checkpoint(run_dir)
-    return state, loop
-
-
 def read_checkpoint(run_dir: Path) -> tuple[dict, LoopState, dict | None]:
     """(strategy state, loop state, the config it was written with or None for
     checkpoints of older versions).  Nothing is modified."""

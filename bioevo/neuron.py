@@ -8,7 +8,7 @@ import brian2 as b2
 import numpy as np
 
 from .model import LayerSpec, ModelSpec
-from .sim.network import _unit_namespace
+from .sim.network import unit_namespace
 
 
 def simulate_single(model: ModelSpec, layer_name: str, i_app: np.ndarray, duration_ms: float,
@@ -32,7 +32,7 @@ def simulate_single(model: ModelSpec, layer_name: str, i_app: np.ndarray, durati
         kwargs.update(threshold=layer.threshold, reset=layer.reset or "")
     if layer.refractory is not None:
         kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
-    group = b2.NeuronGroup(len(i_app), layer.equations, method=layer.method, dt=dt, namespace=_unit_namespace(),
+    group = b2.NeuronGroup(len(i_app), layer.equations, method=layer.method, dt=dt, namespace=unit_namespace(),
                            **kwargs)
     values = {p.name: np.full(len(i_app), p.value) for p in layer.parameters.values()}
     values.update(params or {})

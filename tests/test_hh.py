@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bioevo.hh_reference import lsoda_spike_times, with_brian_odes
+from hh_reference import lsoda_spike_times, with_brian_odes
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
 from sim_testing import assert_backends_agree

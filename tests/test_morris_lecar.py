@@ -1,6 +1,6 @@
 """models/morris_lecar.toml (class I) and morris_lecar_class2.toml (class II):
 the Morris-Lecar neuron in Brian2 against an independent scipy integration of
-the same equations (bioevo.morris_lecar_reference), the accuracy of its
+the same equations (tests/morris_lecar_reference.py), the accuracy of its
 integration step, the onsets of repetitive firing against the published
 bifurcations (class I: SNIC, firing from arbitrarily low rates; class II: a jump
 to a finite rate at the fold of cycles below a subcritical Hopf point), the
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bioevo.model import load_model
-from bioevo.morris_lecar_reference import (CLASS_I, CLASS_II, MODELS, hopf_current, lsoda_spike_times, lsoda_state,
+from morris_lecar_reference import (CLASS_I, CLASS_II, MODELS, hopf_current, lsoda_spike_times, lsoda_state,
                                            rest, saddle_node_current)
 from bioevo.neuron import fires_to_the_end, simulate_single, sustained_firing_threshold
 from sim_testing import assert_backends_agree

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from bioevo.checkpoint import CHECKPOINT, load_checkpoint
+from bioevo.checkpoint import CHECKPOINT, read_checkpoint
 from bioevo.rundir import RunLock, json_safe, write_json
 
 from strategy_testing import assert_same_state
@@ -95,8 +95,8 @@ def assert_same_run(a: Path, b: Path) -> None:
     for key in ("test", "val", "generations", "stop_reason", "evaluations"):
         assert sa[key] == sb[key], key
     assert metrics_rows(a) == metrics_rows(b)
-    state_a, loop_a = load_checkpoint(a)
-    state_b, loop_b = load_checkpoint(b)
+    state_a, loop_a, _ = read_checkpoint(a)
+    state_b, loop_b, _ = read_checkpoint(b)
     assert_same_state(state_a, state_b)
     assert (loop_a.gen, loop_a.best_gen, loop_a.stop_reason) == (loop_b.gen, loop_b.best_gen, loop_b.stop_reason)
 
@@ -199,7 +199,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path)
         line = one_line(res, 1, "no space left on device while writing")
         assert "the last checkpoint is intact" in line
         assert not list(out.glob("*.tmp"))
-        state, loop = load_checkpoint(out)  # readable, and a whole generation
+        state, loop, _ = read_checkpoint(out)  # readable, and a whole generation
         assert loop.gen >= 1 and state
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
@@ -246,7 +246,7 @@ def test_every_individual_non_finite_stops_with_one_line_keeping_the_checkpoint(
     parts.scorer.batch = batch
     with pytest.raises(RunError, match="every individual of generation 2 has a non-finite loss") as err:
         train(cfg, parts.splits, parts.scorer, parts.strategy, 0, None, tmp_path)
-    assert "generation 2" in str(err.value) and load_checkpoint(tmp_path)[1].gen == 2
+    assert "generation 2" in str(err.value) and read_checkpoint(tmp_path)[1].gen == 2
 
 
 def test_summary_is_valid_json_whatever_the_numbers(tmp_path):

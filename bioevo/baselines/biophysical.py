@@ -157,7 +157,9 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> Network:
     if cfg["fitness"].get("last_steps", 0) or cfg["fitness"].get("l2", 0) or cfg["fitness"].get("smoothness", 0):
         raise ConfigError("method bptt: fitness.last_steps, l2 and smoothness must be 0")
     for seg in layout.segments:
-        if seg.kind == "weight" and seg.shape != (layout.layer_sizes[snn._pre(seg)], layout.layer_sizes[snn._post(seg)]):
+        if seg.kind != "weight":
+            continue
+        if seg.shape != (layout.layer_sizes[snn.source_layer(seg)], layout.layer_sizes[snn.target_layer(seg)]):
             raise ConfigError(f"method bptt needs dense weight matrices, segment {seg.name} has shape {seg.shape}")
     return net
 

@@ -34,15 +34,19 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> None:
     if readout not in READOUTS:
         raise ConfigError(f"method snn scores fitness.readout {', '.join(READOUTS)}, got '{readout}'")
     for seg in layout.segments:
-        if seg.kind == "weight" and seg.shape != (layout.layer_sizes[_pre(seg)], layout.layer_sizes[_post(seg)]):
+        if seg.kind != "weight":
+            continue
+        if seg.shape != (layout.layer_sizes[source_layer(seg)], layout.layer_sizes[target_layer(seg)]):
             raise ConfigError(f"method snn needs dense weight matrices, segment {seg.name} has shape {seg.shape}")
 
 
-def _pre(seg) -> str:
+def source_layer(seg) -> str:
+    """Presynaptic layer of a weight segment (``w.input_hidden`` -> ``input``)."""
     return seg.name[2:].split("_")[0]
 
 
-def _post(seg) -> str:
+def target_layer(seg) -> str:
+    """Postsynaptic layer of a weight segment (``w.input_hidden`` -> ``hidden``)."""
     return seg.name[2:].split("_")[1]
 
 

@@ -41,8 +41,7 @@ import numpy as np
 from .errors import MAX_SEED, DataError, float_key, int_key
 from .spikes import SpikeData
 
-__all__ = ["CLICKS_DEFAULTS", "load_clicks", "side_rates", "ideal_observer_accuracy", "ideal_observer_expected",
-           "clicks_describe"]
+__all__ = ["CLICKS_DEFAULTS", "load_clicks", "side_rates", "ideal_observer_accuracy", "clicks_describe"]
 
 SPLITS = ("train", "val", "test")
 
@@ -110,19 +109,6 @@ def ideal_observer_accuracy(data: SpikeData) -> float:
     diff = counts[:, half:].sum(axis=1) - counts[:, :half].sum(axis=1)  # right minus left
     signed = np.where(data.labels == 1, diff, -diff)  # labelled side minus the other
     return float(np.mean((signed > 0) + 0.5 * (signed == 0))) if len(signed) else float("nan")
-
-
-def ideal_observer_expected(data: dict[str, Any]) -> float:
-    """The ideal observer's expected accuracy for a ``[data]`` table (Skellam, by summing Poisson pmfs)."""
-    d = _checked(data)
-    high, low = side_rates(d["rate_sum"], d["difficulty"])
-    seconds = d["stimulus_steps"] * d["dt_ms"] / 1000.0 * d["units_per_side"]
-    mu_h, mu_l = high * seconds, low * seconds
-    k = np.arange(int(mu_h + 20 * math.sqrt(mu_h) + 50))
-    log_pmf = lambda mu: k * math.log(mu) - mu - np.array([math.lgamma(x + 1) for x in k])  # noqa: E731
-    p_h, p_l = np.exp(log_pmf(mu_h)), np.exp(log_pmf(mu_l))
-    below = np.cumsum(p_l) - p_l  # P(N_low < k)
-    return float(np.sum(p_h * (below + 0.5 * p_l)))
 
 
 def clicks_describe(splits: dict[str, SpikeData]) -> dict[str, Any]:

@@ -13,13 +13,11 @@ the network delivers a count as ``count_pre`` to the input synapses' ``on_pre``.
 """
 from __future__ import annotations
 
-from typing import Iterator
-
 import numpy as np
 
 from .sparse import SparseRaster
 
-__all__ = ["SpikeData", "SparseRaster", "minibatches", "raster_from_steps"]
+__all__ = ["SpikeData", "SparseRaster", "raster_from_steps"]
 
 RASTER_DTYPES = (np.dtype(bool), np.dtype(np.uint8))
 
@@ -137,31 +135,6 @@ class SpikeData:
         if isinstance(s, SparseRaster):
             return SpikeData(s.take(index), self.labels[index], self.n_classes)
         return SpikeData(s[index], self.labels[index], self.n_classes)
-
-
-def minibatches(data: SpikeData, batch_size: int, rng: np.random.Generator) -> Iterator[SpikeData]:
-    """Endless stream of shuffled batches of exactly ``batch_size`` samples.
-
-    Each epoch draws a fresh permutation from ``rng`` and drops the ragged tail, so
-    every batch has the same shape (fitness evaluations stay comparable) and every
-    sample is seen at most once per epoch. Arguments are checked eagerly (at call time).
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
-    n = len(data)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if batch_size > n:
-        raise ValueError(f"batch_size ({batch_size}) must not exceed the number of samples ({n})")
-    return _batch_stream(data, int(batch_size), rng)
-
-
-def _batch_stream(data: SpikeData, batch_size: int, rng: np.random.Generator) -> Iterator[SpikeData]:
-    n = len(data)
-    while True:
-        perm = rng.permutation(n)
-        for start in range(0, n - batch_size + 1, batch_size):
-            yield data.subset(perm[start:start + batch_size])
 
 
 def raster_from_steps(steps: np.ndarray, n_steps: int) -> np.ndarray:

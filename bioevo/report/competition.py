@@ -25,7 +25,7 @@ from ..data.report_samples import pick_per_class
 from ..genome import GenomeLayout, NetworkParameters
 from ..model import ModelSpec, load_model, parse_model
 from ..sim.evaluator import PopulationEvaluator
-from .figures import _int_labels, _save, sample_panels
+from .figures import int_labels, sample_panels, save_png
 
 __all__ = ["PoolRates", "binned_pool_rates", "pool_rates", "plot_pool_rates", "pool_rate_figure"]
 
@@ -121,7 +121,7 @@ def plot_pool_rates(rates: np.ndarray | PoolRates, path: str | Path, *, labels: 
     n, n_steps, n_pools = r.shape
     if not step_ms > 0:
         raise ValueError(f"step_ms must be > 0, got {step_ms}")
-    lab = None if labels is None else _int_labels(labels, n)
+    lab = None if labels is None else int_labels(labels, n)
     if lab is not None and lab.size and (lab.min() < 0 or lab.max() >= n_pools):
         raise ValueError(f"labels must lie in [0, {n_pools}) for {n_pools} pools")
     if inh is not None:
@@ -133,7 +133,7 @@ def plot_pool_rates(rates: np.ndarray | PoolRates, path: str | Path, *, labels: 
         raise ValueError(f"class_names has {len(names)} entries for {n_pools} pools")
 
     order = np.argsort(lab, kind="stable") if lab is not None else np.arange(n)
-    winner = r.max(axis=1).argmax(axis=1) if predicted is None else _int_labels(predicted, n, "predicted")
+    winner = r.max(axis=1).argmax(axis=1) if predicted is None else int_labels(predicted, n, "predicted")
     t = np.arange(n_steps) * step_ms
 
     def draw(ax, slot: int) -> None:
@@ -163,7 +163,7 @@ def plot_pool_rates(rates: np.ndarray | PoolRates, path: str | Path, *, labels: 
     fig.legend(handles, legend, loc="upper center", ncol=min(len(legend), 6), fontsize=8, frameon=False,
                title=head, title_fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - min(0.3, 0.55 / (2.3 * nrows + 0.8))))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def pool_rate_figure(run_dir: str | Path, *, per_class: int = 3, window_ms: float = 5.0,

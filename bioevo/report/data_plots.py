@@ -1,5 +1,4 @@
-"""Figures of input data sets (spike rasters, latency-coded images, binned counts,
-spike-time manifolds).
+"""Figures of input data sets (spike rasters, latency-coded images, binned counts).
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global
 backend switch) like ``figures.py``, so it works headless and leaks no figures.
@@ -16,7 +15,7 @@ from ..data.latency import latency_decode
 from ..data.report_samples import pick_per_class
 from ..data.spikes import SpikeData
 
-__all__ = ["plot_raster", "plot_manifold", "first_spike_steps", "plot_image_inputs", "plot_count_raster"]
+__all__ = ["plot_raster", "plot_image_inputs", "plot_count_raster"]
 
 
 def _new_figure(figsize: tuple[float, float]):
@@ -34,14 +33,6 @@ def _save(fig, path: str | Path) -> Path:
     fig.savefig(out, dpi=100, format="png")
     fig.clear()
     return out
-
-
-def first_spike_steps(data: SpikeData) -> np.ndarray:
-    """Step of each unit's first spike, float (n_samples, n_units); NaN where a unit is silent."""
-    fired = data.raster.any(axis=1)
-    first = data.raster.argmax(axis=1).astype(np.float64)
-    first[~fired] = np.nan
-    return first
 
 
 def plot_raster(data: SpikeData, path: str | Path, n_per_class: int = 2, unit_labels: Sequence[str] | None = None,
@@ -73,30 +64,6 @@ def plot_raster(data: SpikeData, path: str | Path, n_per_class: int = 2, unit_la
             if j == 0:
                 ax.set_ylabel("unit")
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def plot_manifold(data: SpikeData, path: str | Path, units: Sequence[int] = (0, 1, 2)) -> Path:
-    """3-D scatter of three units' first-spike steps, one colour per class; saves a PNG.
-
-    Shows the class manifolds the network must separate by spike timing alone.
-    """
-    units = tuple(int(u) for u in units)
-    if len(units) != 3:
-        raise ValueError(f"units must name exactly 3 units, got {units}")
-    if min(units) < 0 or max(units) >= data.n_units:
-        raise ValueError(f"units must lie in 0..{data.n_units - 1}, got {units}")
-    t = first_spike_steps(data)[:, list(units)]
-    fig = _new_figure((5.0, 4.5))
-    ax = fig.add_subplot(projection="3d")
-    for c in range(data.n_classes):
-        pts = t[data.labels == c]
-        if len(pts):
-            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=4, color=f"C{c % 10}", label=f"class {c}")
-    ax.set_xlabel(f"unit {units[0]} step")
-    ax.set_ylabel(f"unit {units[1]} step")
-    ax.set_zlabel(f"unit {units[2]} step")
-    ax.legend(loc="upper left", fontsize=8)
     return _save(fig, path)
 
 

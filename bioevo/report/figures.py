@@ -77,7 +77,8 @@ def _new_figure(figsize: tuple[float, float]):
     return fig
 
 
-def _save(fig, path: str | Path, dpi: int = 120) -> Path:
+def save_png(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Write ``fig`` as a PNG (making its folder) and release its artists; the figure modules share it."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, format="png", dpi=dpi)
@@ -89,7 +90,8 @@ def _as_float(value) -> float:
     return np.nan if value is None else float(value)
 
 
-def _int_labels(labels, n_samples: int, name: str = "labels") -> np.ndarray:
+def int_labels(labels, n_samples: int, name: str = "labels") -> np.ndarray:
+    """``labels`` as int64 class indices, one per sample; a ValueError names what is wrong."""
     lab = np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != n_samples:
         raise ValueError(f"{name} must have shape ({n_samples},), got {lab.shape}")
@@ -164,7 +166,7 @@ def plot_training_curves(log: Sequence[dict], path: str | Path) -> Path:
             ax.set_xticks([gen[0]])
 
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def sample_panels(n: int, extra_height: float, draw: Callable, ylabel: str) -> tuple:
@@ -208,7 +210,7 @@ def plot_readout_traces(
     if tr.ndim != 3 or 0 in tr.shape:
         raise ValueError(f"traces must have shape (n_samples, T, O) with no empty axis, got {tr.shape}")
     n, n_steps, n_out = tr.shape
-    lab = _int_labels(labels, n)
+    lab = int_labels(labels, n)
     if lab.min() < 0 or lab.max() >= n_out:
         raise ValueError(f"labels must lie in [0, {n_out}) for {n_out} readout classes, "
                          f"got range [{lab.min()}, {lab.max()}]")
@@ -242,7 +244,7 @@ def plot_readout_traces(
     fig.legend(handles, names, loc="upper center", ncol=min(n_out, 10), fontsize=8,
                frameon=False, title="readout class (thick = true)", title_fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 1 - min(0.25, 0.45 / (2.3 * nrows + 0.6))))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_spike_count_heatmap(counts: np.ndarray, labels: np.ndarray, path: str | Path) -> Path:
@@ -285,4 +287,4 @@ def plot_spike_count_heatmap(counts: np.ndarray, labels: np.ndarray, path: str |
     ax.set_title(f"mean {mean_rate:.3g} spikes/neuron/sample, {silent:.0%} silent neurons",
                  fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

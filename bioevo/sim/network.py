@@ -41,7 +41,6 @@ class BrianNetwork:
     max_monitor: b2.StateMonitor
     trace_monitor: b2.StateMonitor | None
     spike_monitors: dict[str, b2.SpikeMonitor]
-    others: list = field(default_factory=list)
     # layer -> monitor of one integrated state variable at the end of every sample (blow-up check)
     state_checks: dict[str, b2.StateMonitor] = field(default_factory=dict)
 
@@ -49,7 +48,7 @@ class BrianNetwork:
         mons = [self.max_monitor, *self.spike_monitors.values(), *self.state_checks.values()]
         if self.trace_monitor is not None:
             mons.append(self.trace_monitor)
-        return [*self.groups.values(), *self.synapses.values(), *mons, *self.others]
+        return [*self.groups.values(), *self.synapses.values(), *mons]
 
 
 def block_connections(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, population: int,
@@ -119,7 +118,6 @@ def build_network(
                                  namespace={"input_raster": inputs}, dt=step)
     input_group.run_regularly("count = input_raster(t, i)", when="start", name="input_count")
     groups = {"input": input_group}
-    others = []
     sample_dt = n_steps * step
     for layer in model.layers.values():
         is_readout = layer.name == model.readout_layer
@@ -131,7 +129,7 @@ def build_network(
         if layer.refractory is not None:
             kwargs["refractory"] = layer.refractory if isinstance(layer.refractory, str) else layer.refractory * b2.ms
         group = b2.NeuronGroup(blocks * layer_sizes[layer.name], equations, method=layer.method,
-                               name=layer.name, namespace=_unit_namespace(), **timing, **kwargs)
+                               name=layer.name, namespace=unit_namespace(), **timing, **kwargs)
         if layer.step.strip():
             group.run_regularly(layer.step, when="groups", order=1, name=f"{layer.name}_step")
         reset = layer.sample_reset.strip()
@@ -155,7 +153,7 @@ def build_network(
             from .device import synapse_code_class
             extra["codeobj_class"] = synapse_code_class(True)
         s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name,
-                        namespace=_unit_namespace(), **timing, **extra)
+                        namespace=unit_namespace(), **timing, **extra)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]
         pre, post = syn.pairs(n_pre, n_post, namespace)
         i, j = block_connections(pre, post, n_pre, n_post, blocks, syn.source == "input", in_blocks)
@@ -185,7 +183,7 @@ def build_network(
         if var:
             state_checks[name] = b2.StateMonitor(g, var, record=True, dt=sample_dt, when="before_start",
                                                  name=f"{name}_state_check")
-    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, others, state_checks)
+    return BrianNetwork(inputs, groups, synapses, max_monitor, trace_monitor, spike_monitors, state_checks)
 
 
 def run_duration(model: ModelSpec, batch: int, n_steps: int, parallel_samples: bool = False) -> b2.Quantity:
@@ -194,7 +192,7 @@ def run_duration(model: ModelSpec, batch: int, n_steps: int, parallel_samples: b
     return ((n_steps if parallel_samples else batch * n_steps) + 1) * model.step_ms * b2.ms
 
 
-def _unit_namespace() -> dict:
+def unit_namespace() -> dict:
     """Units model files may use in equations and code (Brian2's own names)."""
     return {name: getattr(b2, name) for name in ("ms", "mV", "nA", "uA", "pA", "nF", "uF", "pF", "mS", "uS", "nS",
                                                  "cm", "cm2", "umetre", "um2", "msiemens", "siemens", "volt",

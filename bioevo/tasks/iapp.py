@@ -120,13 +120,13 @@ ML_CLASS_I_REFERENCE = Reference(
     "Rinzel J, Ermentrout GB (1989/1998) Analysis of neural excitability and oscillations, in Koch & Segev (eds) "
     "Methods in Neuronal Modeling, class I Morris-Lecar parameters: repetitive firing begins at a saddle-node on an "
     "invariant circle (SNIC) at I = 40 uA/cm^2 (the knee of the steady-state I-V curve, 39.963 computed from the "
-    "equations by bioevo.morris_lecar_reference.saddle_node_current), at arbitrarily low rates.")
+    "equations by tests/morris_lecar_reference.py's saddle_node_current), at arbitrarily low rates.")
 ML_CLASS_II_REFERENCE = Reference(
     88.3,
     "Rinzel J, Ermentrout GB (1989/1998), class II Morris-Lecar parameters (also Ermentrout GB, Terman DH 2010, "
     "Mathematical Foundations of Neuroscience, ch. 3): rest loses stability at a subcritical Hopf point, "
     "I = 93.86 uA/cm^2; stable firing at a finite rate (about 8 Hz) exists from the saddle-node of periodic orbits "
-    "at I = 88.3 (88.293 by LSODA, bioevo.morris_lecar_reference), the lowest current with repetitive firing.")
+    "at I = 88.3 (88.293 by LSODA, tests/morris_lecar_reference.py), the lowest current with repetitive firing.")
 SETUPS = {
     # HH 1952 at 6.3 degC, at the model file's step of 0.01 ms pinned (module docstring).
     "hh": Setup(window_ms=1000.0, dt_ms=0.01, start=15.0, bracket=(0.0, 15.0), tol=1e-3, transient_window_ms=100.0,

@@ -1,4 +1,4 @@
-"""The digits results table: evolved runs (evolved/seed-*/summary.json) and the
+"""The digits results table: evolved runs (evolved/s*/summary.json) and the
 baselines (baselines-s*/baselines.json), mean and spread over seeds, as Markdown.
 
     python results/digits/make_table.py > results/digits/table.md
@@ -20,8 +20,8 @@ def spread(values: list[float], fmt: str = ".2f", scale: float = 1.0) -> str:
 
 
 def main() -> None:
-    evolved = {int(p.parent.name.split("-")[1]): json.loads(p.read_text())
-               for p in sorted(HERE.glob("evolved/seed-*/summary.json"))}
+    evolved = {int(p.parent.name[1:]): json.loads(p.read_text())
+               for p in sorted(HERE.glob("evolved/s*/summary.json"))}
     print("## Evolved network (OpenAI-ES, gradient-free), per seed\n")
     print("| seed | role | test accuracy | val accuracy | generations | wall (s) |")
     print("|---:|---|---:|---:|---:|---:|")

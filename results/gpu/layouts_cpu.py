@@ -6,9 +6,11 @@
 import json
 import os
 
-from bioevo.bench import _quiet_brian, bench_point
+import brian2
 
-_quiet_brian()
+from bioevo.bench import bench_point
+
+brian2.prefs.logging.console_log_level = "ERROR"
 for p, b in ((8, 32), (16, 64), (32, 128)):
     for parallel in (False, True):
         r = bench_point(p, b, 3, with_numpy=False, check=True, parallel_samples=parallel)

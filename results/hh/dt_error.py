@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from bioevo.hh_reference import lsoda_spike_times
+from tests.hh_reference import lsoda_spike_times
 from bioevo.model import load_model
 from bioevo.neuron import simulate_single
 

@@ -1,7 +1,7 @@
 """Cost of one hh-randman-2 generation's evaluation (16 individuals x 64 training
 samples x 50 ms, cpp, the preset's evaluator) with models/hh.toml's hand-written
 exponential Euler step against Brian2's own ``exponential_euler`` of the same ODEs
-(``bioevo.hh_reference.BRIAN_ODES``), on the same genomes and samples.
+(``tests.hh_reference.BRIAN_ODES``), on the same genomes and samples.
 
     PYTHONPATH=. python results/hh/step_cost.py [--rounds 5]
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from bioevo.assemble import assemble
 from bioevo.config import resolve_config
-from bioevo.hh_reference import with_brian_odes
+from tests.hh_reference import with_brian_odes
 from bioevo.scoring import make_scorer
 
 

@@ -1,10 +1,10 @@
 """Spike-time error of models/morris_lecar*.toml (Brian2, exponential Euler) against
-LSODA (bioevo.morris_lecar_reference) per dt: 200 ms from rest, constant currents.
+LSODA (tests/morris_lecar_reference.py) per dt: 200 ms from rest, constant currents.
 PYTHONPATH=. python results/morris_lecar/dt_error.py"""
 import numpy as np
 
 from bioevo.model import load_model
-from bioevo.morris_lecar_reference import MODELS, lsoda_spike_times
+from tests.morris_lecar_reference import MODELS, lsoda_spike_times
 from bioevo.neuron import simulate_single
 
 DURATION = 200.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RUNS = {  # label -> run directories (seed order)
-    "es P64 (preset; results/digits/evolved)": [HERE.parents[1] / "digits" / "evolved" / f"seed-{s}" for s in range(3)],
+    "es P64 (preset; results/digits/evolved)": [HERE.parents[1] / "digits" / "evolved" / f"s{s}" for s in range(3)],
     "es P192": [HERE / "tune-es-p192" / "es" / f"s{s}" for s in range(3)],
     "es P64, sigma and lr decay 0.999 (floors 0.05, 0.005)": [HERE / "tune-es-p64-decay" / "es" / f"s{s}"
                                                              for s in range(3)],

@@ -1,25 +1,28 @@
-"""Hidden-layer firing of a preset's network at initialisation, on training samples.
+"""python -m bioevo.tasks.init_firing: hidden-layer firing of a preset's network at initialisation,
+on training samples.
 
 Why: ES needs a hidden layer that is neither silent nor saturated at the start,
 otherwise perturbing the weights changes no readout and the gradient estimate
-is noise.  Reports, for the initial mean genome and for ``--samples`` perturbed
+is noise.  Reports, for the initial mean genome and for 8 perturbed
 copies (sigma of the preset's strategy): mean spikes per neuron per sample, the
 fraction of (neuron, sample) pairs that are silent, the fraction of neurons
 silent on every sample, the fraction of pairs firing >= 8 spikes in the sample
 (HH's 1952 model fires at most ~12 times in 50 ms at strong drive), and the
 training accuracy of the initial readout.
 
-    PYTHONPATH=. python results/hh/init_firing.py --preset hh-randman-2 [--set KEY=VALUE ...] [--seed N]
-"""
+    python -m bioevo.tasks.init_firing --preset hh-randman-2 [--set KEY=VALUE ...] [--seed N]
+
+(results/hh/README.md holds the table it made for the HH input gains.)"""
 from __future__ import annotations
 
-import argparse
+import logging
 
 import numpy as np
 
-from bioevo.assemble import assemble
-from bioevo.pipeline import load_config
-from bioevo.sim.evaluator import PopulationEvaluator
+from ..cli import Parser, non_negative_int, run_command
+from ..config import presets
+
+PROG = "python -m bioevo.tasks.init_firing"
 
 SATURATED = 8  # spikes in a 50 ms sample
 
@@ -33,6 +36,12 @@ def _dprime(counts: np.ndarray, labels: np.ndarray) -> float:
 
 
 def firing_at_init(preset: str, overrides: list[str], seed: int, copies: int = 8, n_samples: int = 128) -> dict:
+    """The statistics above for the initial mean genome and ``copies`` perturbed ones on ``n_samples``
+    training samples (cpp backend)."""
+    from ..assemble import assemble
+    from ..pipeline import load_config
+    from ..sim.evaluator import PopulationEvaluator
+
     cfg = load_config(preset, overrides, seed=seed)
     parts = assemble(cfg, build_evaluator=False)
     layout, strategy = parts.layout, parts.strategy
@@ -58,14 +67,22 @@ def firing_at_init(preset: str, overrides: list[str], seed: int, copies: int = 8
             "init_train_acc_copies": float(acc[1:].mean())}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="hh-randman-2")
-    p.add_argument("--set", dest="overrides", action="append", default=[])
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    out = firing_at_init(args.preset, args.overrides, args.seed)
-    print(" ".join(f"{k}={v:.3f}" for k, v in out.items()), args.overrides)
+def main(argv: list[str] | None = None) -> dict:
+    p = Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1])
+    p.add_argument("--preset", default="hh-randman-2",
+                   help=f"preset name ({', '.join(presets('training'))}; default hh-randman-2) or a TOML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one preset value (repeatable)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+    args = p.parse_args(argv)
+    logging.getLogger("brian2").setLevel(logging.ERROR)
+
+    def body() -> dict:
+        out = firing_at_init(args.preset, args.overrides, args.seed)
+        print(" ".join(f"{k}={v:.3f}" for k, v in out.items()), args.overrides)
+        return out
+
+    return run_command(PROG, body)
 
 
 if __name__ == "__main__":

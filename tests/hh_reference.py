@@ -2,7 +2,8 @@
 equations of ``models/hh.toml`` (voltage relative to rest, mV; uA/cm^2) written
 out in numpy and integrated by scipy's LSODA with tight tolerances, no Brian2.
 Tests and ``results/hh/dt_error.py`` measure Brian2's exponential Euler
-against it."""
+against it; it lives in tests/ because no command needs it (scripts under results/ import
+``tests.hh_reference`` with ``PYTHONPATH=.``)."""
 from __future__ import annotations
 
 import functools
@@ -12,7 +13,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 if TYPE_CHECKING:
-    from .model import ModelSpec
+    from bioevo.model import ModelSpec
 
 #: v, m, h, n of the 1952 model at rest
 REST = (0.0, 0.0529325, 0.5961208, 0.3176769)

@@ -3,8 +3,8 @@
 (class II) written out in numpy and integrated by scipy's LSODA with tight
 tolerances, no Brian2; and the bifurcations of their equilibria computed from
 the equations (the steady-state I-V curve and the Jacobian), no simulation.
-Tests measure Brian2's exponential Euler
-against it. The recovery variable is w here as in Rinzel & Ermentrout; the model
+Tests and ``results/morris_lecar/dt_error.py`` measure Brian2's exponential Euler
+against it (it lives in tests/: no command needs it). The recovery variable is w here as in Rinzel & Ermentrout; the model
 files call it n (w is the synapses' weight there).
 
 Parameter sets: Rinzel & Ermentrout (1989/1998), appendix A of "Analysis of
