@@ -33,7 +33,6 @@ __all__ = [
     "cross_entropy",
     "spike_count_hinge",
     "smoothness_penalty",
-    "readout_scores",
     "accuracy",
     "predictions",
     "l2_penalty",
@@ -142,7 +141,7 @@ def smoothness_penalty(trace: np.ndarray, weight: float) -> np.ndarray:
 #: ``readout_stats.TRACKED_STATS`` under their keys ("vmax", "vfinal", "vsum": P, B, O; tracked
 #: inside the simulation), "trace" (P, B, T, O; costs about 2x) and "spike_counts", "first_spikes"
 #: (P, B, O; the readout layer's spikes, only where that layer spikes).  ``recorded`` dicts passed to
-#: :func:`readout_scores` and :func:`loss_values` use these keys.
+#: :func:`scores_of` and :func:`loss_values` use these keys.
 RECORDED = (*(stat.key for stat in TRACKED_STATS.values()), "trace", "spike_counts", "first_spikes")
 #: what READOUTS and LOSSES read from the readout layer's spikes
 SPIKE_INPUTS = ("spike_counts", "first_spikes")
@@ -228,21 +227,6 @@ def recorded_input(recorded: dict[str, Any], name: str, who: str) -> np.ndarray:
     if data is None:
         raise ValueError(f"{who} needs '{name}', which the simulation did not record")
     return np.asarray(data, dtype=np.float64)
-
-
-def readout_scores(kind: str, vmax: np.ndarray | None = None, trace: np.ndarray | None = None,
-                   spike_counts: np.ndarray | None = None, first_spike: np.ndarray | None = None,
-                   vfinal: np.ndarray | None = None, vsum: np.ndarray | None = None) -> np.ndarray:
-    """Per-class scores ``(P, B, O)`` of readout ``kind`` (see ``READOUT_REGISTRY``); higher is stronger.
-
-    "final" and "sum" take the tracked ``vfinal`` / ``vsum`` (P, B, O), else
-    compute them from ``trace`` (P, B, T, O).  ``first_spike`` holds the step of
-    each readout neuron's first spike within the sample, the sample's number of
-    steps where it did not spike (as the evaluator records it); the score is its
-    negative, so the earliest spike wins and a silent neuron scores lowest.
-    """
-    return scores_of(kind, {"vmax": vmax, "trace": trace, "spike_counts": spike_counts,
-                            "first_spikes": first_spike, "vfinal": vfinal, "vsum": vsum})
 
 
 def scores_of(kind: str, recorded: dict[str, Any]) -> np.ndarray:

@@ -155,16 +155,16 @@ def test_plot_confusion_writes_png(tmp_path):
 def test_readouts_hand_computed():
     # TRACE: 1 individual, 1 sample, steps [1, .5, 2] then [3, 1, 2.8]
     vmax = TRACE.max(axis=2)
-    np.testing.assert_array_equal(F.readout_scores("max", vmax=vmax), [[[3.0, 1.0, 2.8]]])
-    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE), [[[3.0, 1.0, 2.8]]])
-    np.testing.assert_array_equal(F.readout_scores("sum", trace=TRACE), [[[4.0, 1.5, 4.8]]])
+    np.testing.assert_array_equal(F.scores_of("max", dict(vmax=vmax)), [[[3.0, 1.0, 2.8]]])
+    np.testing.assert_array_equal(F.scores_of("final", dict(trace=TRACE)), [[[3.0, 1.0, 2.8]]])
+    np.testing.assert_array_equal(F.scores_of("sum", dict(trace=TRACE)), [[[4.0, 1.5, 4.8]]])
     counts = np.array([[[2, 5, 0]]])
-    np.testing.assert_array_equal(F.readout_scores("spike_count", spike_counts=counts), [[[2, 5, 0]]])
+    np.testing.assert_array_equal(F.scores_of("spike_count", dict(spike_counts=counts)), [[[2, 5, 0]]])
     first = np.array([[[7, 3, 50]]])  # class 2 never spiked in a 50-step sample
-    np.testing.assert_array_equal(F.readout_scores("first_spike", first_spike=first), [[[-7, -3, -50]]])
+    np.testing.assert_array_equal(F.scores_of("first_spike", dict(first_spikes=first)), [[[-7, -3, -50]]])
     # predictions: sum says class 2, final says class 0, spike count and first spike say class 1
-    assert [F.predictions(F.readout_scores(k, trace=TRACE))[0, 0] for k in ("final", "sum")] == [0, 2]
-    assert F.predictions(F.readout_scores("first_spike", first_spike=first))[0, 0] == 1
+    assert [F.predictions(F.scores_of(k, {"trace": TRACE}))[0, 0] for k in ("final", "sum")] == [0, 2]
+    assert F.predictions(F.scores_of("first_spike", dict(first_spikes=first)))[0, 0] == 1
     assert F.predictions(np.zeros((1, 1, 3)))[0, 0] == 0  # ties (e.g. all silent): the lowest class
 
 
@@ -197,19 +197,19 @@ def test_a_new_readout_is_one_registry_entry(monkeypatch):
 
 def test_tracked_final_and_sum_take_precedence_over_the_trace():
     vfinal, vsum = np.array([[[9.0, 0.0, 1.0]]]), np.array([[[0.0, 1.0, 7.0]]])
-    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE, vfinal=vfinal), vfinal)
-    np.testing.assert_array_equal(F.readout_scores("sum", trace=TRACE, vsum=vsum), vsum)
-    np.testing.assert_array_equal(F.readout_scores("sum", vsum=vsum, trace=None), vsum)
-    np.testing.assert_array_equal(F.readout_scores("final", trace=TRACE, vsum=vsum), [[[3.0, 1.0, 2.8]]])
+    np.testing.assert_array_equal(F.scores_of("final", dict(trace=TRACE, vfinal=vfinal)), vfinal)
+    np.testing.assert_array_equal(F.scores_of("sum", dict(trace=TRACE, vsum=vsum)), vsum)
+    np.testing.assert_array_equal(F.scores_of("sum", dict(vsum=vsum, trace=None)), vsum)
+    np.testing.assert_array_equal(F.scores_of("final", dict(trace=TRACE, vsum=vsum)), [[[3.0, 1.0, 2.8]]])
     with pytest.raises(ValueError, match=r"readout 'final': data must have shape \(P, B, O\)"):
-        F.readout_scores("final", vfinal=np.zeros((1, 2)))
+        F.scores_of("final", {"vfinal": np.zeros((1, 2))})
 
 
 def test_readout_errors_name_the_problem():
     with pytest.raises(ValueError, match="unknown readout 'mean'; allowed: max, final, sum, spike_count, first_spike"):
-        F.readout_scores("mean", vmax=np.zeros((1, 1, 2)))
+        F.scores_of("mean", {"vmax": np.zeros((1, 1, 2))})
     with pytest.raises(ValueError, match="readout 'final' needs 'vfinal', which the simulation did not record"):
-        F.readout_scores("final", vmax=np.zeros((1, 1, 2)))
+        F.scores_of("final", {"vmax": np.zeros((1, 1, 2))})
 
 
 def test_spike_count_hinge_hand_computed():

@@ -54,7 +54,7 @@ def test_spiking_readout_matches_numpy_reference(spiking_case, backend):
     np.testing.assert_array_equal(r.stats["vfinal"], r.trace[:, :, -1])
     np.testing.assert_allclose(r.stats["vsum"], r.trace.sum(axis=2), rtol=1e-12, atol=1e-12)
     # the spike readouts as the Scorer computes them
-    scores = F.readout_scores("first_spike", first_spike=r.first_spikes["readout"])
+    scores = F.scores_of("first_spike", dict(first_spikes=r.first_spikes["readout"]))
     assert np.all((scores <= 0) & (scores >= -T))
 
 
