@@ -1,0 +1,137 @@
+"""Reliability, round 3 (issue 32): labels checked against the data, no waits without a limit,
+no dead-end run directories, file-system errors as one line, sizes checked before allocation."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from bioevo.data import DataError, make_dataset
+from bioevo.data.idx import write_idx
+from bioevo.data.images import MNIST_FILES
+from bioevo.data.labels import DataWarning
+
+from test_data_shd import _dir as shd_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--backend", "runtime", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
+        "--set", "model.hidden=6", "--set", "strategy.es.popsize=4", "--set", "evolve.eval_every=1"]
+
+
+def cli(module: str, *args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **kw.pop("env", {})}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=kw.pop("cwd", ROOT), capture_output=True,
+                          text=True, timeout=timeout, env=env, **kw)
+
+
+def one_line(res: subprocess.CompletedProcess, status: int, fragment: str) -> str:
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == status, res.stderr
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in res.stderr, res.stderr
+    return lines[0]
+
+
+# ------------------------------------------------------------------ 1. labels checked against the data
+def _relabel(path: Path, labels: np.ndarray) -> None:
+    with h5py.File(path, "a") as f:
+        del f["labels"]
+        f["labels"] = labels
+
+
+def _shd(tmp_path: Path, train=None, test=None) -> Path:
+    d = shd_dir(tmp_path)
+    if train is not None:
+        _relabel(d / "shd_train.h5", train)
+    if test is not None:
+        _relabel(d / "shd_test.h5", test)
+    return d
+
+
+def _shd_error(d: Path, **cfg) -> str:
+    with pytest.raises(DataError) as err:
+        make_dataset({"kind": "shd", "path": str(d), "n_steps": 10, **cfg}, 0)
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_shd_all_labels_zero_is_refused(tmp_path):
+    assert "at least 2 classes" in _shd_error(_shd(tmp_path, train=np.zeros(40, np.uint8),
+                                                   test=np.zeros(20, np.uint8)))
+
+
+def test_shd_test_label_of_a_million_is_refused_before_anything_is_sized(tmp_path):
+    test = np.arange(20) % 4
+    test[3] = 1_000_000
+    msg = _shd_error(_shd(tmp_path, test=test.astype(np.uint32)))
+    assert "shd_test.h5: label 1000000 (sample 3)" in msg and "no run can learn it" in msg
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1])
+def test_shd_uint64_label_is_refused(tmp_path, value):
+    train = (np.arange(40) % 4).astype(np.uint64)
+    train[5] = value
+    assert f"label {value} (sample 5) is not a class" in _shd_error(_shd(tmp_path, train=train))
+
+
+def test_shd_float_and_negative_labels(tmp_path):
+    assert "labels must be integers" in _shd_error(_shd(tmp_path, train=np.arange(40) % 4 + 0.5))
+
+
+def test_shd_class_only_in_test_is_refused(tmp_path):
+    test = (np.arange(20) % 5).astype(np.uint8)  # class 4: no training sample
+    assert "label 4 (sample 4) is a class that" in _shd_error(_shd(tmp_path, test=test))
+
+
+def test_shd_gap_in_training_classes_is_refused(tmp_path):
+    train = (np.arange(40) % 4).astype(np.uint8)
+    train[train == 2] = 3  # classes 0, 1, 3
+    assert "no training sample has class 2" in _shd_error(_shd(tmp_path, train=train, test=np.zeros(20, np.uint8)))
+
+
+def test_shd_limit_that_drops_a_class_is_one_warning(tmp_path):
+    with pytest.warns(DataWarning, match="training split has no sample of class") as record:
+        make_dataset({"kind": "shd", "path": str(shd_dir(tmp_path)), "n_steps": 10, "limit": 3}, 0)
+    assert len(record) == 1
+
+
+def _mnist(d: Path, ytr: np.ndarray, yte: np.ndarray) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name, arr in zip(MNIST_FILES, (rng.integers(0, 256, (len(ytr), 4, 4)).astype(np.uint8), ytr,
+                                       rng.integers(0, 256, (len(yte), 4, 4)).astype(np.uint8), yte)):
+        write_idx(d / name, np.asarray(arr, dtype=np.uint8))
+    return d
+
+
+def _mnist_error(d: Path) -> str:
+    with pytest.raises(DataError) as err:
+        make_dataset({"kind": "mnist", "path": str(d), "n_steps": 10, "val_size": 20}, 0)
+    return str(err.value)
+
+
+def test_mnist_label_200_is_blamed_on_the_label_file_not_val_size(tmp_path):
+    ytr = np.arange(100) % 10
+    ytr[7] = 200
+    msg = _mnist_error(_mnist(tmp_path, ytr, np.arange(30) % 10))
+    assert "train-labels-idx1-ubyte: label 200 (sample 7)" in msg and "val_size" not in msg
+
+
+def test_mnist_class_only_in_test_and_single_training_class(tmp_path):
+    assert "is a class that" in _mnist_error(_mnist(tmp_path / "a", np.arange(100) % 9, np.arange(30) % 10))
+    assert "at least 2 classes" in _mnist_error(_mnist(tmp_path / "b", np.full(100, 3), np.full(30, 3)))
+
+
+def test_shd_all_zero_labels_on_the_command_line_is_exit_2_and_creates_nothing(tmp_path):
+    (tmp_path / "data").mkdir()
+    d = _shd(tmp_path / "data", train=np.zeros(40, np.uint8), test=np.zeros(20, np.uint8))
+    res = cli("bioevo.tasks.train", "--preset", "shd", "--backend", "runtime", "--quiet", "--out",
+              str(tmp_path / "run"), "--set", f'data.path="{d}"', "--set", "data.n_steps=10")
+    one_line(res, 2, "at least 2 classes")
+    assert not (tmp_path / "run").exists()
