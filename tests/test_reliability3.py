@@ -135,3 +135,74 @@ def test_shd_all_zero_labels_on_the_command_line_is_exit_2_and_creates_nothing(t
               str(tmp_path / "run"), "--set", f'data.path="{d}"', "--set", "data.n_steps=10")
     one_line(res, 2, "at least 2 classes")
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------ 2. nothing waits without a limit
+def test_seed_ranges_are_linear_and_limited():
+    import time
+
+    from bioevo.tasks.seeds import MAX_SEEDS, parse_seeds
+
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match=f"more than {MAX_SEEDS} seeds"):
+        parse_seeds("0-99999999")
+    with pytest.raises(ValueError, match="more than"):
+        parse_seeds(",".join(f"{k}-{k}" for k in range(0, 5000)))
+    assert len(parse_seeds(f"0-{MAX_SEEDS - 1}")) == MAX_SEEDS
+    with pytest.raises(ValueError, match="listed twice"):
+        parse_seeds("0-500,3")
+    with pytest.raises(ValueError, match="too large"):
+        parse_seeds("4294967296")
+    assert time.perf_counter() - t < 2.0
+
+
+def test_compare_huge_seed_range_is_one_line_at_once(tmp_path):
+    res = cli("bioevo.tasks.compare", "--preset", "randman-2", "--strategies", "es", "--seeds", "0-99999999",
+              "--out", str(tmp_path / "x"), timeout=60)
+    one_line(res, 2, "more than 1000 seeds")
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_address_that_answers_but_is_not_a_scheduler_fails_within_the_timeout(monkeypatch):
+    import socket
+    import time
+
+    pytest.importorskip("distributed")
+    from bioevo.cluster import connect
+    from bioevo.config import ConfigError
+
+    monkeypatch.setattr(connect, "CONNECT_TIMEOUT_S", 2.0)
+    with socket.socket() as server:  # the kernel completes the TCP handshake; nobody ever replies
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        t = time.perf_counter()
+        with pytest.raises(ConfigError, match="something answers there but is not a Dask scheduler"):
+            with connect.cluster_client(None, address):
+                pass
+        assert time.perf_counter() - t < 15
+
+
+def test_a_web_server_given_as_scheduler_is_one_line(tmp_path):
+    import socket
+
+    pytest.importorskip("distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import time
+        for _ in range(50):  # until it listens
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        res = cli("bioevo.tasks.train", *TINY, "--preset", "randman-2", "--out", str(tmp_path / "run"),
+                  "--scheduler", f"tcp://127.0.0.1:{port}", timeout=90)
+        one_line(res, 2, "is not a Dask scheduler")
+        assert not (tmp_path / "run").exists()
+    finally:
+        web.terminate()
+        web.wait(10)
