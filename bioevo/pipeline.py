@@ -20,7 +20,8 @@ from .errors import RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
-from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, save_genome, write_config, write_json
+from .rundir import (LOCK, START_FILES, MetricsLog, RunLock, claim_run_dir, killed_before_checkpoint, save_genome,
+                     write_config, write_json)
 
 SUMMARY = "summary.json"
 
@@ -68,8 +69,13 @@ def _run(cfg: dict, run_dir: str | Path | None, client) -> RunResult:
     parts = assemble(cfg)
     population_scorer = DaskPopulation(client, parts) if client is not None else None
     existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
-    out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
-    lock = RunLock(out).acquire()
+    if run_dir is not None and killed_before_checkpoint(Path(run_dir)):
+        out = Path(run_dir)  # a start killed before its first checkpoint: take it over (the lock refuses a live one)
+        lock = RunLock(out).acquire()
+        _remove_new_run(out, keep_folder=True, keep_lock=True)
+    else:
+        out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
+        lock = RunLock(out).acquire()
     try:
         try:
             write_config(out, cfg)
@@ -104,7 +110,8 @@ def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: i
         if (out / SUMMARY).exists():
             raise ConfigError(f"--resume: the run in '{out}' is already complete ({SUMMARY} exists)")
         if not (out / CHECKPOINT).is_file():
-            raise ConfigError(f"--resume: '{out}' has no {CHECKPOINT} yet; start the run again instead")
+            raise ConfigError(f"--resume: '{out}' has no {CHECKPOINT} yet (the run stopped before its first one); "
+                              f"start it again with the same --out {out}: it takes the directory over")
         try:
             cfg = resolve_config(out / "config.toml")
         except ConfigError as err:
@@ -164,10 +171,11 @@ def describe_data(cfg: dict, splits: dict) -> dict:
     return kind.describe(splits) if kind.describe is not None else {}
 
 
-def _remove_new_run(out: Path, keep_folder: bool) -> None:
+def _remove_new_run(out: Path, keep_folder: bool, keep_lock: bool = False) -> None:
     """Remove what a run that never reached its first checkpoint wrote (only its own files)."""
-    for name in ("config.toml", "metrics.csv", "metrics.csv.tmp", "config.toml.tmp", LOCK):
-        (out / name).unlink(missing_ok=True)
+    for name in START_FILES:
+        if not (keep_lock and name == LOCK):
+            (out / name).unlink(missing_ok=True)
     if not keep_folder:
         try:
             out.rmdir()  # only if empty: never delete what someone else put there

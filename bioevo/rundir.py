@@ -51,6 +51,21 @@ def claim_run_dir(out: str | Path | None, name: str, seed: int) -> Path:
     raise ConfigError(f"could not find a free run directory under {DEFAULT_ROOT}")
 
 
+#: what a run writes before its first checkpoint (atomic writes leave at most a .tmp sibling)
+START_FILES = (LOCK, "config.toml", "metrics.csv", "config.toml.tmp", "metrics.csv.tmp")
+
+
+def killed_before_checkpoint(path: Path) -> bool:
+    """True for a directory that holds only what a run writes before its first checkpoint,
+    its lock file among them: the remains of a run killed (SIGKILL, power cut) too early to
+    resume, which a new start with the same ``--out`` may take over once it holds the lock."""
+    try:
+        names = {p.name for p in Path(path).iterdir()}
+    except OSError:
+        return False
+    return LOCK in names and names <= set(START_FILES)
+
+
 class RunLock:
     """One process owns a run directory: an exclusive ``flock`` on its ``.lock``
     file, with the owner's pid inside for the message.  The kernel drops the

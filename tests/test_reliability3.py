@@ -206,3 +206,67 @@ def test_a_web_server_given_as_scheduler_is_one_line(tmp_path):
     finally:
         web.terminate()
         web.wait(10)
+
+
+# ------------------------------------------------------------------ 3. no dead-end run directories
+KILL_FIRST_BATCH = """
+import os, signal, sys
+import bioevo.scoring as scoring
+real = scoring.Scorer.batch
+def batch(self, *a, **k):
+    os.kill(os.getpid(), signal.SIGKILL)  # before the first checkpoint, as kill -9 would
+scoring.Scorer.batch = batch
+from bioevo.tasks.train import main
+main(sys.argv[1:])
+"""
+SHORT = [*TINY, "--preset", "randman-2", "--set", "evolve.generations=2"]
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_started_again_with_the_same_out(tmp_path):
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-c", KILL_FIRST_BATCH, *SHORT, "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == -9, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "config.toml", "metrics.csv"]
+    one_line(cli("bioevo.tasks.train", "--resume", str(out)), 2, "start it again with the same --out")
+    again = cli("bioevo.tasks.train", *SHORT, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    fresh = cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "fresh"))
+    assert fresh.returncode == 0, fresh.stderr
+    with h5py.File(out / "best_genome.h5") as a, h5py.File(tmp_path / "fresh" / "best_genome.h5") as b:
+        np.testing.assert_array_equal(a["genome"][()], b["genome"][()])
+    assert json.loads((out / "summary.json").read_text())["test"] == \
+        json.loads((tmp_path / "fresh" / "summary.json").read_text())["test"]
+
+
+def test_a_live_start_and_a_folder_with_other_files_are_not_taken_over(tmp_path):
+    from bioevo.rundir import RunLock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.toml").write_text("[run]\n")
+    (out / "metrics.csv").write_text("gen\n")
+    with RunLock(out):  # a run that is still starting
+        one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(out)), 2, "is in use by process")
+    assert sorted(p.name for p in out.iterdir()) == [".lock", "config.toml", "metrics.csv"]
+    (out / "notes.txt").write_text("mine")
+    one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(out)), 2, "already exists and is not empty")
+    assert (out / "notes.txt").read_text() == "mine" and (out / "config.toml").read_text() == "[run]\n"
+
+
+# ------------------------------------------------------------------ 7. Brian2's own warnings do not leak
+def _model_with(tmp_path: Path, old: str, new: str) -> str:
+    text = (ROOT / "models" / "lif.toml").read_text()
+    assert old in text
+    path = tmp_path / "bad_model.toml"
+    path.write_text(text.replace(old, new, 1))
+    return str(path)
+
+
+@pytest.mark.parametrize("old, new, fragment", [("(I + I_app)", "(I + I_app + foo)", "could not be resolved"),
+                                                ("count_pre", "cnt_pre", "cnt_pre")])
+def test_a_model_brian2_cannot_build_is_one_line_without_brian2_warnings(tmp_path, old, new, fragment):
+    model = _model_with(tmp_path, old, new)
+    one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), "--set", f'model.name="{model}"'),
+             2, fragment)
+    assert not (tmp_path / "run").exists()
