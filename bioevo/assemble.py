@@ -4,6 +4,8 @@ and the compiled evaluator.  Whatever bad input can break breaks here, as a
 one-line :class:`ConfigError`, so a failed start never leaves a stub run."""
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +131,24 @@ def check_memory(cfg: dict, layout: GenomeLayout, population: int, n_steps: int,
             "model.hidden, evolve.batch_size or data.n_steps")
 
 
+def check_cache() -> None:
+    """The compiled-project cache ($BIOEVO_CACHE, else ~/.cache/bioevo) must be a folder bioevo can
+    write in: found out here, before a build that would fail half-way with a traceback."""
+    import tempfile
+
+    from .sim.evaluator import cache_root
+
+    root = cache_root()
+    where = f"BIOEVO_CACHE={root}" if os.environ.get("BIOEVO_CACHE") else f"the compile cache {root}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{where}: cannot write there ({err.strerror or err}); point BIOEVO_CACHE at a "
+                          "writable folder") from None
+
+
 def check_step(cfg: dict, model: ModelSpec) -> None:
     """A data kind that states its step in ms (``data.dt_ms``, rates in Hz) needs the model's input step."""
     dt_ms = cfg["data"].get("dt_ms")
@@ -171,6 +191,8 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     if build_evaluator:
         from .scoring import recording_needs
         check_memory(cfg, layout, population_size(strategy), parts.n_steps, recording_needs(cfg["fitness"])[0])
+        if cfg["evolve"]["backend"] != "runtime":
+            check_cache()
         try:
             parts.scorer = make_scorer(cfg, model, layout, population_size(strategy), parts.n_steps)
         except MemoryError:

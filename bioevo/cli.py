@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import warnings
-from contextlib import contextmanager
-from typing import Callable, Iterator, NoReturn, TypeVar
+from typing import Callable, NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -65,25 +63,6 @@ def fail(prog: str, message: str, status: int = 2) -> NoReturn:
     sys.exit(status)
 
 
-@contextmanager
-def one_line_warnings(prog: str) -> Iterator[None]:
-    """Show bioevo's DataWarning as one line, ``PROG: warning: ...`` (Python's default adds the
-    source line of the warning call); other warnings are shown as before."""
-    from .data.labels import DataWarning
-
-    with warnings.catch_warnings():
-        previous = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None) -> None:
-            if issubclass(category, DataWarning):
-                sys.stderr.write(f"{prog}: warning: {message}\n")
-            else:
-                previous(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        yield
-
-
 def restore_sigint() -> None:
     """Silence Brian2's warnings about objects never added to a network, and undo
     Brian2's SIGINT handler (installed on import): it turns Ctrl-C during
@@ -109,8 +88,7 @@ def run_command(prog: str, body: Callable[[], T]) -> T:
 
     restore_sigint()
     try:
-        with one_line_warnings(prog):
-            return body()
+        return body()
     except ConfigError as err:
         fail(prog, str(err), 2)
     except RunError as err:

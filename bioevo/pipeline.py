@@ -20,7 +20,7 @@ from .errors import RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
-from .rundir import (LOCK, START_FILES, MetricsLog, RunLock, claim_run_dir, killed_before_checkpoint, save_genome,
+from .rundir import (LOCK, START_FILES, MetricsLog, RunLock, check_out, claim_run_dir, killed_before_checkpoint, save_genome,
                      write_config, write_json)
 
 SUMMARY = "summary.json"
@@ -58,6 +58,7 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
     on Dask, with the same results (where a run is computed is not part of its
     config).  Raises ConfigError on bad input before anything is written."""
     check_options(dask_workers, scheduler)
+    check_out(run_dir)
     cfg = load_config(config) if isinstance(config, (str, Path)) else validate_resolved(config)
     if progress is not None:
         cfg["evolve"]["progress"] = progress

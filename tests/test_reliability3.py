@@ -16,7 +16,6 @@ import pytest
 from bioevo.data import DataError, make_dataset
 from bioevo.data.idx import write_idx
 from bioevo.data.images import MNIST_FILES
-from bioevo.data.labels import DataWarning
 
 from test_data_shd import _dir as shd_dir
 
@@ -95,10 +94,10 @@ def test_shd_gap_in_training_classes_is_refused(tmp_path):
     assert "no training sample has class 2" in _shd_error(_shd(tmp_path, train=train, test=np.zeros(20, np.uint8)))
 
 
-def test_shd_limit_that_drops_a_class_is_one_warning(tmp_path):
-    with pytest.warns(DataWarning, match="training split has no sample of class") as record:
-        make_dataset({"kind": "shd", "path": str(shd_dir(tmp_path)), "n_steps": 10, "limit": 3}, 0)
-    assert len(record) == 1
+def test_shd_limit_that_drops_a_class_is_one_warning(tmp_path, capsys):
+    make_dataset({"kind": "shd", "path": str(shd_dir(tmp_path)), "n_steps": 10, "limit": 3}, 0)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("bioevo: warning: the training split has no sample of class"), err
 
 
 def _mnist(d: Path, ytr: np.ndarray, yte: np.ndarray) -> Path:
@@ -270,3 +269,60 @@ def test_a_model_brian2_cannot_build_is_one_line_without_brian2_warnings(tmp_pat
     one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), "--set", f'model.name="{model}"'),
              2, fragment)
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------ 4. file-system errors are one line
+def test_an_out_name_too_long_for_the_file_system(tmp_path):
+    out = tmp_path / ("x" * 300)
+    one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(out)), 2, "File name too long")
+    (tmp_path / "f").write_text("")
+    one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "f" / "run")), 2, "Not a directory")
+
+
+# Opening anything for writing in bioevo.rundir fails as on a read-only mount (root ignores chmod: simulated).
+READ_ONLY = """
+import builtins, errno, os, sys
+import bioevo.rundir as rundir
+def fake(file, mode="r", *a, **k):
+    if any(c in mode for c in "wax+"):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(file))
+    return builtins.open(file, mode, *a, **k)
+rundir.open = fake
+from bioevo.tasks.train import main
+main(sys.argv[1:])
+"""
+
+
+def read_only_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", READ_ONLY, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_read_only_out_folder_and_resume_on_a_read_only_file_system(tmp_path):
+    (tmp_path / "ro").mkdir()
+    one_line(read_only_cli(*SHORT, "--out", str(tmp_path / "ro")), 2, "Read-only file system")
+    assert not any((tmp_path / "ro").iterdir())
+    run = tmp_path / "killed"  # what --resume touches first: config.toml, then the lock
+    run.mkdir()
+    (run / "config.toml").write_text("[run]\n")
+    one_line(read_only_cli("--resume", str(run)), 2, "cannot write in run directory")
+    assert sorted(p.name for p in run.iterdir()) == ["config.toml"]
+
+
+def test_bioevo_cache_at_a_file_or_a_read_only_place(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    res = cli("bioevo.tasks.train", *SHORT, "--backend", "cpp", "--out", str(tmp_path / "run"),
+              env={"BIOEVO_CACHE": str(tmp_path / "file")})
+    one_line(res, 2, f"BIOEVO_CACHE={tmp_path / 'file'}: cannot write there")
+    assert not (tmp_path / "run").exists()
+    import tempfile
+
+    from bioevo.assemble import check_cache
+    from bioevo.config import ConfigError
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+    monkeypatch.setenv("BIOEVO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ConfigError, match="cache: cannot write there .Read-only file system"):
+        check_cache()

@@ -15,23 +15,26 @@ class (every answer right: test accuracy 1.0). The rules, for every such kind:
 
 These are checked in O(n) with the bound tested before ``np.bincount``
 allocates, so an absurd label costs nothing. Surprising but legal data (a
-``data.limit`` that leaves a class out of a split) is one
-:class:`DataWarning`; a command prints it as one line.
+``data.limit`` that leaves a class out of a split) is one line on stderr,
+``bioevo: warning: ...`` (Python's ``warnings`` would add a source line, and
+Brian2 reroutes them through its logger with a prefix and a suffix).
 """
 from __future__ import annotations
 
-import warnings
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
 
-__all__ = ["DataWarning", "training_classes", "check_split_labels", "warn_missing_classes"]
+__all__ = ["warn", "training_classes", "check_split_labels", "warn_missing_classes"]
 
 
-class DataWarning(UserWarning):
-    """Legal but surprising data; the message is one line for the user."""
+def warn(message: str) -> None:
+    """One line on stderr for legal but surprising data."""
+    sys.stderr.write(f"bioevo: warning: {message}\n")
+    sys.stderr.flush()
 
 
 def _integers(path: str | Path, labels: np.ndarray) -> None:
@@ -84,10 +87,10 @@ def check_split_labels(path: str | Path, labels: np.ndarray, n_classes: int, tra
 
 
 def warn_missing_classes(labels: np.ndarray, n_classes: int, split: str, why: str) -> None:
-    """One DataWarning when a split lacks some of the task's classes (legal, but surprising)."""
+    """One warning line when a split lacks some of the task's classes (legal, but surprising)."""
     present = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes) > 0
     if not present.all():
         missing = np.flatnonzero(~present)
         names = ", ".join(map(str, missing[:5])) + (", ..." if missing.size > 5 else "")
-        warnings.warn(DataWarning(f"the {split} split has no sample of class{'es' if missing.size > 1 else ''} "
-                                  f"{names} ({missing.size} of {n_classes}); {why}"), stacklevel=2)
+        warn(f"the {split} split has no sample of class{'es' if missing.size > 1 else ''} {names} "
+             f"({missing.size} of {n_classes}); {why}")
