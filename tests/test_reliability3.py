@@ -326,3 +326,38 @@ def test_bioevo_cache_at_a_file_or_a_read_only_place(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     with pytest.raises(ConfigError, match="cache: cannot write there .Read-only file system"):
         check_cache()
+
+
+# ------------------------------------------------------------------ 5. sizes checked before allocation
+def test_an_idx_header_whose_dimensions_multiply_past_2_63(tmp_path):
+    import struct
+
+    from bioevo.data.idx import read_idx
+
+    path = tmp_path / "huge"
+    path.write_bytes(struct.pack(">HBB", 0, 0x08, 4) + struct.pack(">4I", *[2**32 - 1] * 4) + b"\0" * 16)
+    with pytest.raises(DataError, match="truncated IDX file"):
+        read_idx(path)
+
+
+def test_mnist_images_of_0x0_pixels(tmp_path):
+    for name, arr in zip(MNIST_FILES, (np.zeros((20, 0, 0)), np.arange(20) % 2, np.zeros((10, 0, 0)),
+                                       np.arange(10) % 2)):
+        write_idx(tmp_path / name, arr.astype(np.uint8))
+    with pytest.raises(DataError, match="images of 0x0 pixels hold nothing"):
+        make_dataset({"kind": "mnist", "path": str(tmp_path), "n_steps": 10, "val_size": 4}, 0)
+
+
+# ------------------------------------------------------------------ 8. memory checked before anything is allocated
+@pytest.mark.parametrize("args, fragment", [
+    (["--strategy", "pso", "--set", "strategy.pso.popsize=1000000000"], "popsize 1000000000 needs about"),
+    (["--set", "model.hidden=100000000"], "model.hidden=100000000 and popsize"),
+    (["--set", "model.name=\"{hidden6}\"", "--set", "model.hidden=128"], "needs about"),
+])
+def test_huge_sizes_are_refused_by_the_estimate_not_a_memory_error(tmp_path, args, fragment):
+    model = _model_with(tmp_path, 'size = "hidden"', 'size = "hidden ** 6"')
+    args = [a.replace("{hidden6}", model) for a in args]
+    res = cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), *args, timeout=120,
+              preexec_fn=lambda: __import__("resource").setrlimit(__import__("resource").RLIMIT_AS, (6 << 30, 6 << 30)))
+    one_line(res, 2, fragment)
+    assert not (tmp_path / "run").exists()

@@ -123,6 +123,8 @@ def load_mnist(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
         raise DataError(f"{f_xtr} has {xtr.shape[1]}x{xtr.shape[2]} images but {f_xte} has "
                         f"{xte.shape[1]}x{xte.shape[2]}; they must match")
     h, w = xtr.shape[1:]
+    if h == 0 or w == 0:
+        raise DataError(f"{f_xtr}: images of {h}x{w} pixels hold nothing to encode; each side must be >= 1")
     if h % pool or w % pool:
         sides = [p for p in range(1, min(h, w) + 1) if h % p == 0 and w % p == 0]
         raise DataError(f"data.pool ({pool}) must divide the image size {h}x{w}: one of "
