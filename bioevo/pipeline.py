@@ -16,7 +16,7 @@ from .checkpoint import CHECKPOINT, read_checkpoint
 from .cluster.connect import check_options, cluster_client
 from .cluster.population import ClusterLost, DaskPopulation
 from .config import ConfigError, resolve_config, validate_resolved
-from .errors import RunError
+from .errors import DiskFullError, RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
@@ -88,6 +88,9 @@ def _run(cfg: dict, run_dir: str | Path | None, client) -> RunResult:
                     raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
                 if isinstance(err, ClusterLost):
                     raise ClusterLost(f"{err}; nothing to resume yet, '{out}' was removed") from None
+                if isinstance(err, DiskFullError):  # its hint speaks of a checkpoint there never was
+                    raise DiskFullError(f"{str(err).split(';')[0]}; there was no checkpoint yet and '{out}' was "
+                                        "removed: free space and start the run again") from None
             elif isinstance(err, KeyboardInterrupt):
                 raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
             elif isinstance(err, ClusterLost):

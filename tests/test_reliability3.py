@@ -361,3 +361,37 @@ def test_huge_sizes_are_refused_by_the_estimate_not_a_memory_error(tmp_path, arg
               preexec_fn=lambda: __import__("resource").setrlimit(__import__("resource").RLIMIT_AS, (6 << 30, 6 << 30)))
     one_line(res, 2, fragment)
     assert not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------------------------ 9. right hints
+DISK_FULL_AT_FIRST_CHECKPOINT = """
+import errno, os, sys
+import bioevo.evolve as evolve
+from bioevo.errors import writing
+def save(run_dir, *a, **k):
+    with writing(run_dir / "checkpoint.h5"):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+evolve.save_checkpoint = save
+from bioevo.tasks.train import main
+main(sys.argv[1:])
+"""
+
+
+def test_a_disk_full_before_the_first_checkpoint_does_not_promise_one(tmp_path):
+    res = subprocess.run([sys.executable, "-c", DISK_FULL_AT_FIRST_CHECKPOINT, *SHORT, "--out", str(tmp_path / "run")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = one_line(res, 1, "no space left on device")
+    assert "no checkpoint yet" in line and "--resume" not in line and "intact" not in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_fifo_as_preset_or_as_an_mnist_file(tmp_path):
+    os.mkfifo(tmp_path / "x.toml")
+    one_line(cli("bioevo.tasks.train", "--preset", str(tmp_path / "x.toml"), "--out", str(tmp_path / "run"),
+                 timeout=60), 2, "is not a regular file")
+    d = tmp_path / "mnist"
+    d.mkdir()
+    for name in MNIST_FILES:
+        os.mkfifo(d / name)
+    with pytest.raises(DataError, match="is not a regular file"):
+        make_dataset({"kind": "mnist", "path": str(d)}, 0)
