@@ -182,6 +182,7 @@ def test_an_address_that_answers_but_is_not_a_scheduler_fails_within_the_timeout
         assert time.perf_counter() - t < 15
 
 
+@pytest.mark.slow
 def test_a_web_server_given_as_scheduler_is_one_line(tmp_path):
     import socket
 
@@ -221,6 +222,7 @@ main(sys.argv[1:])
 SHORT = [*TINY, "--preset", "randman-2", "--set", "evolve.generations=2"]
 
 
+@pytest.mark.slow
 def test_a_run_killed_before_its_first_checkpoint_can_be_started_again_with_the_same_out(tmp_path):
     out = tmp_path / "run"
     res = subprocess.run([sys.executable, "-c", KILL_FIRST_BATCH, *SHORT, "--out", str(out)], cwd=ROOT,
@@ -238,6 +240,7 @@ def test_a_run_killed_before_its_first_checkpoint_can_be_started_again_with_the_
         json.loads((tmp_path / "fresh" / "summary.json").read_text())["test"]
 
 
+@pytest.mark.slow
 def test_a_live_start_and_a_folder_with_other_files_are_not_taken_over(tmp_path):
     from bioevo.rundir import RunLock
 
