@@ -398,3 +398,12 @@ def test_a_fifo_as_preset_or_as_an_mnist_file(tmp_path):
         os.mkfifo(d / name)
     with pytest.raises(DataError, match="is not a regular file"):
         make_dataset({"kind": "mnist", "path": str(d)}, 0)
+
+
+# ------------------------------------------------------------------ 6. damaged study files
+@pytest.mark.parametrize("spec", ["[1, 2]", '{"preset": 3}', '{"preset": "randman-2", "strategies": "es", '
+                                  '"overrides": [], "threshold": 0.9, "seed": 0, "seeds": null}'])
+def test_compare_resume_with_a_spec_of_the_wrong_shape(tmp_path, spec):
+    (tmp_path / "compare_spec.json").write_text(spec)
+    one_line(cli("bioevo.tasks.compare", "--resume", str(tmp_path), timeout=120), 2, "compare_spec.json' is damaged")
+    assert [p.name for p in tmp_path.iterdir()] == ["compare_spec.json"]
