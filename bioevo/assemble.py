@@ -4,6 +4,8 @@ and the compiled evaluator.  Whatever bad input can break breaks here, as a
 one-line :class:`ConfigError`, so a failed start never leaves a stub run."""
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +58,43 @@ def task_sizes(cfg: dict, splits: dict[str, SpikeData] | None = None) -> dict[st
     return {"inputs": 2, "hidden": cfg["model"]["hidden"], "classes": 2}
 
 
+def configured_popsize(cfg: dict) -> int:
+    """The popsize the config gives its strategy (1 where the strategy derives its own)."""
+    name = cfg["strategy"]["name"]
+    value = cfg["strategy"].get(name, {}).get("popsize") if isinstance(cfg["strategy"].get(name), dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+
+
+def check_sizes(cfg: dict, model: ModelSpec, sizes: dict[str, int]) -> None:
+    """Refuse layer sizes, connection counts and populations whose arrays cannot fit in memory,
+    from the numbers alone: nothing is allocated (the genome layout lists every candidate pair
+    of a synapse group, and a strategy holds its population's genomes)."""
+    try:
+        layers = model.layer_sizes(sizes)
+    except ValueError:
+        return  # build_layout names the problem
+    bad = next((f"{name} ({n})" for name, n in layers.items() if n < 1), None)
+    if bad is not None:
+        raise ConfigError(f"model '{model.name}': layer size {bad} must be >= 1 (layers.<name>.size)")
+    pairs = {name: layers[s.source] * layers[s.target] for name, s in model.synapses.items()}
+    neurons = sum(n for name, n in layers.items() if name != "input")
+    population = configured_popsize(cfg)
+    parts = {"candidate connections": 40 * sum(pairs.values()),  # index pairs, the condition mask, segments
+             "genomes": 4 * population * (sum(pairs.values()) + 4 * neurons) * 8}
+    need, have = sum(parts.values()), available_memory()
+    if need > 0.8 * have:
+        widest = max(pairs, key=pairs.get) if pairs else "-"
+        raise ConfigError(
+            f"model '{model.name}' with model.hidden={cfg['model']['hidden']} and popsize {population} needs about "
+            f"{need / 2**30:.3g} GiB (layers " + ", ".join(f"{k} {v}" for k, v in layers.items())
+            + f"; synapses {widest} {pairs.get(widest, 0)} candidate pairs), more than the {have / 2**30:.1f} GiB "
+            "available; lower the popsize, model.hidden or the layer sizes")
+
+
 def make_layout(cfg: dict, model: ModelSpec, sizes: dict[str, int] | None = None) -> GenomeLayout:
     g = cfg["genome"]
     sizes = sizes or task_sizes(cfg)
+    check_sizes(cfg, model, sizes)
     try:
         # fixed heterogeneous values are part of the network, drawn from the run's seed
         rng = np.random.default_rng([cfg["evolve"]["seed"], 7])
@@ -129,6 +165,24 @@ def check_memory(cfg: dict, layout: GenomeLayout, population: int, n_steps: int,
             "model.hidden, evolve.batch_size or data.n_steps")
 
 
+def check_cache() -> None:
+    """The compiled-project cache ($BIOEVO_CACHE, else ~/.cache/bioevo) must be a folder bioevo can
+    write in: found out here, before a build that would fail half-way with a traceback."""
+    import tempfile
+
+    from .sim.evaluator import cache_root
+
+    root = cache_root()
+    where = f"BIOEVO_CACHE={root}" if os.environ.get("BIOEVO_CACHE") else f"the compile cache {root}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{where}: cannot write there ({err.strerror or err}); point BIOEVO_CACHE at a "
+                          "writable folder") from None
+
+
 def check_step(cfg: dict, model: ModelSpec) -> None:
     """A data kind that states its step in ms (``data.dt_ms``, rates in Hz) needs the model's input step."""
     dt_ms = cfg["data"].get("dt_ms")
@@ -168,6 +222,8 @@ def assemble(cfg: dict, build_evaluator: bool = True) -> Parts:
     if build_evaluator:
         from .scoring import recording_needs
         check_memory(cfg, layout, population_size(strategy), parts.n_steps, recording_needs(cfg["fitness"])[0])
+        if cfg["evolve"]["backend"] != "runtime":
+            check_cache()
         try:
             parts.scorer = make_scorer(cfg, model, layout, population_size(strategy), parts.n_steps)
         except MemoryError:

@@ -64,12 +64,18 @@ def fail(prog: str, message: str, status: int = 2) -> NoReturn:
 
 
 def restore_sigint() -> None:
-    """Undo Brian2's SIGINT handler (installed on import): it turns Ctrl-C during
+    """Silence Brian2's warnings about objects never added to a network, and undo
+    Brian2's SIGINT handler (installed on import): it turns Ctrl-C during
     a simulation into a silent early stop, and crashes with a TypeError when the
     process started with SIGINT ignored (a background job).  The handler the
     process started with is put back."""
     import brian2
 
+    # bioevo builds Brian objects it may drop unrun (a check build, a network built before a refused
+    # --out); Brian2 would log a warning of several lines for each at exit, after bioevo's one-line error
+    from brian2.utils.logger import BrianLogger
+
+    BrianLogger.suppress_name("unused_brian_object")
     handler = getattr(brian2, "_int_handler", None)
     if handler is not None and signal.getsignal(signal.SIGINT) is handler:
         signal.signal(signal.SIGINT, handler.previous_handler)

@@ -17,11 +17,12 @@ from .checkpoint import CHECKPOINT, read_checkpoint
 from .cluster.connect import check_options, cluster_client
 from .cluster.population import ClusterLost, DaskPopulation
 from .config import ConfigError, resolve_config, validate_resolved
-from .errors import RunError
+from .errors import DiskFullError, RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
-from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, load_genome, save_genome, write_config, write_json
+from .rundir import (LOCK, START_FILES, MetricsLog, RunLock, check_out, claim_run_dir, killed_before_checkpoint,
+                     load_genome, save_genome, write_config, write_json)
 
 SUMMARY = "summary.json"
 
@@ -73,6 +74,7 @@ def run(config: dict | str | Path = "randman-2", run_dir: str | Path | None = No
     on Dask, with the same results (where a run is computed is not part of its
     config).  Raises ConfigError on bad input before anything is written."""
     check_options(dask_workers, scheduler)
+    check_out(run_dir)
     cfg = load_config(config) if isinstance(config, (str, Path)) else validate_resolved(config)
     if progress is not None:
         cfg["evolve"]["progress"] = progress
@@ -84,8 +86,13 @@ def _run(cfg: dict, run_dir: str | Path | None, client) -> RunResult:
     parts = assemble(cfg)
     population_scorer = DaskPopulation(client, parts) if client is not None else None
     existed = run_dir is not None and Path(run_dir).exists()  # an empty folder of the user's stays
-    out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
-    lock = RunLock(out).acquire()
+    if run_dir is not None and killed_before_checkpoint(Path(run_dir)):
+        out = Path(run_dir)  # a start killed before its first checkpoint: take it over (the lock refuses a live one)
+        lock = RunLock(out).acquire()
+        _remove_new_run(out, keep_folder=True, keep_lock=True)
+    else:
+        out = claim_run_dir(run_dir, cfg["run"]["name"], cfg["evolve"]["seed"])
+        lock = RunLock(out).acquire()
     try:
         try:
             write_config(out, cfg)
@@ -97,6 +104,9 @@ def _run(cfg: dict, run_dir: str | Path | None, client) -> RunResult:
                     raise Interrupted(f"interrupted before the first checkpoint; '{out}' was removed") from None
                 if isinstance(err, ClusterLost):
                     raise ClusterLost(f"{err}; nothing to resume yet, '{out}' was removed") from None
+                if isinstance(err, DiskFullError):  # its hint speaks of a checkpoint there never was
+                    raise DiskFullError(f"{str(err).split(';')[0]}; there was no checkpoint yet and '{out}' was "
+                                        "removed: free space and start the run again") from None
             elif isinstance(err, KeyboardInterrupt):
                 raise Interrupted(f"interrupted; continue with: python -m bioevo.tasks.train --resume {out}") from None
             elif isinstance(err, ClusterLost):
@@ -120,7 +130,8 @@ def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: i
         if (out / SUMMARY).exists():
             raise ConfigError(f"--resume: the run in '{out}' is already complete ({SUMMARY} exists)")
         if not (out / CHECKPOINT).is_file():
-            raise ConfigError(f"--resume: '{out}' has no {CHECKPOINT} yet; start the run again instead")
+            raise ConfigError(f"--resume: '{out}' has no {CHECKPOINT} yet (the run stopped before its first one); "
+                              f"start it again with the same --out {out}: it takes the directory over")
         try:
             cfg = resolve_config(out / "config.toml")
         except ConfigError as err:
@@ -180,10 +191,11 @@ def describe_data(cfg: dict, splits: dict) -> dict:
     return kind.describe(splits) if kind.describe is not None else {}
 
 
-def _remove_new_run(out: Path, keep_folder: bool) -> None:
+def _remove_new_run(out: Path, keep_folder: bool, keep_lock: bool = False) -> None:
     """Remove what a run that never reached its first checkpoint wrote (only its own files)."""
-    for name in ("config.toml", "metrics.csv", "metrics.csv.tmp", "config.toml.tmp", LOCK):
-        (out / name).unlink(missing_ok=True)
+    for name in START_FILES:
+        if not (keep_lock and name == LOCK):
+            (out / name).unlink(missing_ok=True)
     if not keep_folder:
         try:
             out.rmdir()  # only if empty: never delete what someone else put there

@@ -44,5 +44,8 @@ def resolve(kind: str, name_or_path: str | Path, key: str | None = None,
     if path.is_dir():
         raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
     if not path.is_file():
+        if path.exists():  # a FIFO or a device: reading it could wait for ever
+            raise ValueError(f"{kind[:-1]} '{path}' is not a regular file (a FIFO, socket or device); "
+                             "give a TOML file")
         raise ValueError(f"{kind[:-1]} file '{path}' does not exist")
     return path

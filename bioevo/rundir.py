@@ -27,18 +27,31 @@ LOCK = ".lock"
 DEFAULT_ROOT = Path("results") / "runs"
 
 
+def check_out(out: str | Path | None) -> None:
+    """Refuse an ``--out`` the file system cannot even look up (a name too long, a file as a
+    parent folder) before any work; what cannot be created is found by :func:`claim_run_dir`."""
+    if out is None:
+        return
+    try:
+        os.stat(out)
+    except (FileNotFoundError, TypeError, ValueError):
+        return
+    except OSError as err:
+        raise ConfigError(f"--out '{_short(Path(out))}': {err.strerror or err}; choose another folder") from None
+
+
 def claim_run_dir(out: str | Path | None, name: str, seed: int) -> Path:
     """Create the run directory.  An explicit ``--out`` must not hold anything
     yet; the default gets a fresh timestamped name under results/runs/."""
     if out is not None:
         path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise ConfigError(f"output directory '{path}' already exists and is not empty; "
-                              "choose a new --out (nothing was overwritten)")
-        try:
+        try:  # exists() itself fails on a name too long for the file system
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise ConfigError(f"output directory '{path}' already exists and is not empty; "
+                                  "choose a new --out (nothing was overwritten)")
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise ConfigError(f"cannot create output directory '{path}': {err.strerror}") from None
+            raise ConfigError(f"cannot create output directory '{_short(path)}': {err.strerror or err}") from None
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for k in range(1000):
@@ -48,7 +61,30 @@ def claim_run_dir(out: str | Path | None, name: str, seed: int) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as err:
+            raise ConfigError(f"cannot create run directory '{path}': {err.strerror or err}") from None
     raise ConfigError(f"could not find a free run directory under {DEFAULT_ROOT}")
+
+
+def _short(path: Path, keep: int = 80) -> str:
+    """A path for a one-line message: very long names are cut in the middle."""
+    text = str(path)
+    return text if len(text) <= keep else f"{text[:keep // 2]}...{text[-keep // 2:]}"
+
+
+#: what a run writes before its first checkpoint (atomic writes leave at most a .tmp sibling)
+START_FILES = (LOCK, "config.toml", "metrics.csv", "config.toml.tmp", "metrics.csv.tmp")
+
+
+def killed_before_checkpoint(path: Path) -> bool:
+    """True for a directory that holds only what a run writes before its first checkpoint,
+    its lock file among them: the remains of a run killed (SIGKILL, power cut) too early to
+    resume, which a new start with the same ``--out`` may take over once it holds the lock."""
+    try:
+        names = {p.name for p in Path(path).iterdir()}
+    except OSError:
+        return False
+    return LOCK in names and names <= set(START_FILES)
 
 
 class RunLock:
@@ -62,7 +98,11 @@ class RunLock:
         self._file = None
 
     def acquire(self) -> "RunLock":
-        f = open(self.path, "a+")
+        try:
+            f = open(self.path, "a+")
+        except OSError as err:  # a read-only folder or file system, a full disk
+            raise ConfigError(f"cannot write in run directory '{self.path.parent}' ({err.strerror or err}); "
+                              "nothing was changed") from None
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -75,6 +75,7 @@ def _open(distributed, workers: int | None, scheduler: str | None) -> Iterator[o
         client = distributed.Client(cluster)
         client.wait_for_workers(workers, timeout=WORKERS_TIMEOUT_S)
     else:
+        _probe_scheduler(distributed, scheduler)
         try:
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except Exception as err:  # noqa: BLE001 - refused, timed out, bad scheme, or not a Dask scheduler at all
@@ -88,6 +89,43 @@ def _open(distributed, workers: int | None, scheduler: str | None) -> Iterator[o
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _probe_scheduler(distributed, address: str) -> None:
+    """Ask ``address`` who it is, every step within CONNECT_TIMEOUT_S.
+
+    ``distributed.Client(timeout=)`` bounds the TCP connect only: a port that
+    answers but does not speak Dask's protocol (a web server, an ssh daemon)
+    leaves it waiting for the handshake for ever.  A Dask worker's address
+    answers, but is not a scheduler."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"--scheduler {address}: {why}; give the address 'dask scheduler' printed, "
+                           "e.g. tcp://host:8786")
+
+    async def identity() -> dict:
+        comm = await asyncio.wait_for(distributed.comm.connect(address, timeout=CONNECT_TIMEOUT_S),
+                                      CONNECT_TIMEOUT_S + 1)
+        try:
+            await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), CONNECT_TIMEOUT_S)
+            return await asyncio.wait_for(comm.read(), CONNECT_TIMEOUT_S)
+        finally:
+            comm.abort()
+
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, whether or not the caller runs one
+        try:
+            reply = pool.submit(asyncio.run, identity()).result()
+        except (asyncio.TimeoutError, TimeoutError):
+            raise refuse(f"something answers there but is not a Dask scheduler (no Dask reply within "
+                         f"{CONNECT_TIMEOUT_S:.0f} s)") from None
+        except Exception as err:  # noqa: BLE001 - refused, bad scheme, garbage on the wire
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+            raise refuse(f"no Dask scheduler reachable there ({reason})") from None
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        raise refuse(f"it answers as {kind or 'something else'}, not as a Dask scheduler")
 
 
 def check_cluster(client, name: str) -> None:

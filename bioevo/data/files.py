@@ -45,6 +45,11 @@ def find_files(d: Path, names: tuple[str, ...], suffixes: tuple[str, ...], wante
     else a DataError naming the missing ones, the expected files and the source."""
     found, missing = [], []
     for name in names:
+        odd = next((d / (name + s) for s in suffixes
+                    if (d / (name + s)).exists() and not (d / (name + s)).is_file()), None)
+        if odd is not None:  # a FIFO would block the reader, a folder cannot be read
+            raise DataError(f"data.path: {odd} is not a regular file (a folder, FIFO or device); "
+                            f"it should be one of the files {wanted} (from {source})")
         hit = next((d / (name + s) for s in suffixes if (d / (name + s)).is_file()), None)
         (found if hit is not None else missing).append(hit if hit is not None else name)
     if missing:

@@ -10,6 +10,7 @@ naming the file.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -54,7 +55,7 @@ def read_idx(path: str | Path) -> np.ndarray:
                         f"the file has {len(raw)})")
     dims = struct.unpack(f">{ndim}I", raw[4:head])
     dtype = IDX_TYPES[code]
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = math.prod(dims) * dtype.itemsize  # Python ints: a header of 4 x 2**32-1 must not wrap
     have = len(raw) - head
     if have != need:
         shape = "x".join(map(str, dims))

@@ -29,6 +29,7 @@ import numpy as np
 
 from .errors import MAX_SEED, DataError, float_key, int_key
 from .files import data_dir, find_files
+from .labels import check_split_labels, training_classes, warn_missing_classes
 from .idx import read_idx
 from .latency import latency_encode
 from .spikes import SparseRaster, SpikeData
@@ -122,13 +123,14 @@ def load_mnist(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
         raise DataError(f"{f_xtr} has {xtr.shape[1]}x{xtr.shape[2]} images but {f_xte} has "
                         f"{xte.shape[1]}x{xte.shape[2]}; they must match")
     h, w = xtr.shape[1:]
+    if h == 0 or w == 0:
+        raise DataError(f"{f_xtr}: images of {h}x{w} pixels hold nothing to encode; each side must be >= 1")
     if h % pool or w % pool:
         sides = [p for p in range(1, min(h, w) + 1) if h % p == 0 and w % p == 0]
         raise DataError(f"data.pool ({pool}) must divide the image size {h}x{w}: one of "
                         + ", ".join(map(str, sides)))
-    n_classes = int(max(ytr.max(), yte.max())) + 1
-    if n_classes < 2:
-        raise DataError(f"{f_ytr}: labels must name at least 2 classes, got only class 0")
+    n_classes = training_classes(f_ytr, ytr)  # before anything is sized by a label
+    check_split_labels(f_yte, yte, n_classes, f_ytr)
     n = len(ytr)
     if val_size > n - n_classes or val_size < n_classes:
         raise DataError(f"data.val_size must be an integer in {n_classes}..{n - n_classes} (one sample per class "
@@ -146,4 +148,7 @@ def load_mnist(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
                             ("test", xte, yte, picks_te)):
         store = latency_encode(_pooled(x[idx], pool), scale, n_steps, thr)
         sets[name] = SpikeData(store.compact(), y[idx].astype(np.int64), n_classes)
+    if limit:
+        warn_missing_classes(sets["train"].labels, n_classes, "training", f"data.limit {limit} is too small to keep "
+                             "every class; raise it")
     return sets

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .errors import DataError
 from .clicks import CLICKS_DEFAULTS, clicks_describe, load_clicks
 from .images import DIGITS_DEFAULTS, MNIST_DEFAULTS, load_digits, load_mnist
@@ -146,4 +148,9 @@ def fill_defaults(data: dict[str, Any]) -> tuple[DataKind, dict[str, Any]]:
 def make_dataset(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
     """{"train", "val", "test"} -> SpikeData for a [data] table (missing keys take their defaults)."""
     kind, table = fill_defaults(data)
-    return kind.load(table, run_seed)
+    splits = kind.load(table, run_seed)
+    train = splits["train"]
+    if len(np.unique(train.labels)) < 2:  # the last guard: a one-class task scores 1.0 whatever it learns
+        raise DataError(f"data kind {kind.name!r}: the training split holds a single class "
+                        f"({int(train.labels[0]) if len(train) else 'none'}); a classification task needs at least 2")
+    return splits

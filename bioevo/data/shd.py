@@ -37,6 +37,7 @@ import numpy as np
 
 from .errors import MAX_SEED, DataError, float_key, int_key
 from .files import data_dir, find_files
+from .labels import check_split_labels, training_classes, warn_missing_classes
 from .spikes import SparseRaster, SpikeData
 from .splits import speaker_holdout, stratified_limit
 
@@ -100,7 +101,7 @@ def _vlen(f: Any, path: Path, key: str, a: int, b: int, kinds: str) -> tuple[np.
 
 
 def read_shd(path: Path, n_steps: int, bin_ms: float, channels: int) -> tuple[SparseRaster, np.ndarray, np.ndarray]:
-    """(binned count store, labels int64, speakers int64) of one SHD file; any problem is a DataError."""
+    """(binned count store, labels as stored, speakers int64) of one SHD file; any problem is a DataError."""
     try:
         import h5py
 
@@ -148,7 +149,7 @@ def read_shd(path: Path, n_steps: int, bin_ms: float, channels: int) -> tuple[Sp
     if len(store.cells) == 0:
         raise DataError(f"data.n_steps x data.bin_ms = {n_steps} x {bin_ms:g} ms ends before the first spike of "
                         f"{path} (at {first_ms:.3f} ms): every spike is cut; lengthen them")
-    return store, labels.astype(np.int64), speakers.astype(np.int64)
+    return store, labels, speakers.astype(np.int64)  # labels in the file's type: checked by the caller
 
 
 def load_shd(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
@@ -169,7 +170,9 @@ def load_shd(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
     f_train, f_test = find_files(d, SHD_FILES, ("",), wanted, SHD_URL)
     train_store, train_y, speakers = read_shd(f_train, n_steps, bin_ms, channels)
     test_store, test_y, _ = read_shd(f_test, n_steps, bin_ms, channels)
-    n_classes = int(max(train_y.max(), test_y.max())) + 1
+    n_classes = training_classes(f_train, train_y)  # before anything is sized by a label
+    check_split_labels(f_test, test_y, n_classes, f_train)
+    train_y, test_y = train_y.astype(np.int64), test_y.astype(np.int64)
     n_speakers = len(np.unique(speakers))
     if n_val >= n_speakers:
         raise DataError(f"data.val_speakers must be an integer in 1..{n_speakers - 1} ({f_train} has "
@@ -180,4 +183,7 @@ def load_shd(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
                                 ("test", test_store, test_y, np.arange(len(test_y)))):
         idx = idx[stratified_limit(y[idx], limit, seed, name)]
         out[name] = SpikeData(store.take(idx).compact(), y[idx], n_classes)
+    if limit:
+        warn_missing_classes(out["train"].labels, n_classes, "training", f"data.limit {limit} is too small to keep "
+                             "every class; raise it")
     return out

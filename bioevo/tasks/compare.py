@@ -90,7 +90,33 @@ def read_spec(path: str) -> tuple[Path, dict]:
         raise ConfigError(f"--resume: '{out}' is not a comparison directory (no {SPEC})") from None
     except (UnicodeDecodeError, ValueError) as err:
         raise ConfigError(f"--resume: '{out / SPEC}' is damaged ({type(err).__name__}); nothing was changed") from None
+    problem = spec_problem(spec)
+    if problem:
+        raise ConfigError(f"--resume: '{out / SPEC}' is damaged ({problem}); nothing was changed")
     return out, spec
+
+
+def spec_problem(spec: object) -> str | None:
+    """What is wrong with the shape of a loaded compare_spec.json (None: nothing)."""
+    def ints(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    def strings(v: object) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    if not isinstance(spec, dict):
+        return f"a JSON object was expected, found {type(spec).__name__}"
+    checks = {"preset": isinstance(spec.get("preset"), str),
+              "strategies": strings(spec.get("strategies")) and bool(spec.get("strategies")),
+              "overrides": strings(spec.get("overrides")),
+              "threshold": isinstance(spec.get("threshold"), (int, float)) and not isinstance(spec.get("threshold"), bool),
+              "seed": spec.get("seed") is None or ints(spec.get("seed")),
+              "seeds": spec.get("seeds") is None or (isinstance(spec.get("seeds"), list) and bool(spec["seeds"])
+                                                     and all(ints(x) for x in spec["seeds"]))}
+    bad = next((k for k, ok in checks.items() if not ok), None)
+    if bad is None and spec.get("seed") is None and spec.get("seeds") is None:
+        bad = "seed"
+    return None if bad is None else f"key '{bad}' is missing or of the wrong type"
 
 
 def jobs_of(out: Path, spec: dict) -> list[Job]:

@@ -7,15 +7,24 @@ import json
 import math
 from pathlib import Path
 
+from ..data.errors import MAX_SEED
+
 #: per-run quantities summarised over seeds, in table order
 STATS = ("test_accuracy", "generations_to_val", "evaluations_to_val", "generations_to_train", "generations",
          "wall_seconds")
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-2,5,7-8' -> [0, 1, 2, 5, 7, 8]: integers >= 0 and ascending ranges, each seed once
-    (a ValueError names the bad part)."""
+#: the most seeds one --seeds may list: each is a whole run per strategy, so more is a typo, not a study
+MAX_SEEDS = 1000
+
+
+def parse_seeds(text: str, limit: int = MAX_SEEDS) -> list[int]:
+    """'0-2,5,7-8' -> [0, 1, 2, 5, 7, 8]: integers >= 0 and ascending ranges, each seed once,
+    at most ``limit`` seeds (a ValueError names the bad part).  The size of each range is
+    checked before it is expanded, and duplicates are found with a set, so the time is
+    linear in the seeds listed whatever the text says."""
     seeds: list[int] = []
+    seen: set[int] = set()
     for part in text.split(","):
         part = part.strip()
         lo, dash, hi = part.partition("-")
@@ -24,13 +33,19 @@ def parse_seeds(text: str) -> list[int]:
             if not (lo.strip().isdigit() and (not dash or hi.strip().isdigit())):
                 raise ValueError
         except ValueError:
-            raise ValueError(f"bad seed '{part}' in '{text}'; allowed: integers >= 0 and ranges like 0-4, "
+            raise ValueError(f"bad seed '{part}' in '{text[:80]}'; allowed: integers >= 0 and ranges like 0-4, "
                              "comma-separated") from None
         if last < first:
             raise ValueError(f"bad seed range '{part}': it runs backwards; write {last}-{first}")
+        if last > MAX_SEED:
+            raise ValueError(f"seed {last} is too large; allowed: 0..{MAX_SEED}")
+        if len(seeds) + (last - first + 1) > limit:
+            raise ValueError(f"'{text[:80]}' lists more than {limit} seeds (each is a whole run per strategy); "
+                             f"allowed: at most {limit}")
         for seed in range(first, last + 1):
-            if seed in seeds:
-                raise ValueError(f"seed {seed} is listed twice in '{text}'")
+            if seed in seen:
+                raise ValueError(f"seed {seed} is listed twice in '{text[:80]}'")
+            seen.add(seed)
             seeds.append(seed)
     return seeds
 
