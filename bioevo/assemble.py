@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import ConfigError, check_batch_size
 from . import data as data_sets
-from .data.kinds import available_memory
+from .data.errors import available_memory
 from .data.spikes import SpikeData
 from .genome import GenomeLayout, build_layout
 from .model import ModelSpec, load_model

@@ -92,6 +92,20 @@ def test_statistics_over_seeds_match_hand_computed(tmp_path):
     assert (out / "compare_seeds.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("damage", ["summary.json", "metrics.csv"])
+def test_resume_with_a_damaged_finished_run_is_one_line_naming_it(tmp_path, capsys, damage):
+    out = tmp_path / "cmp"
+    fake_run(out / "es" / "s2", [0.5, 0.96], 10, 0.9, 1.0)
+    (out / "es" / "s2" / damage).write_text("gen,val_acc\nx,y\n" if damage == "metrics.csv" else "{")
+    spec = {"preset": "randman-2", "strategies": ["es"], "seed": None, "seeds": [2], "threshold": 0.95,
+            "overrides": []}
+    (out / "compare_spec.json").write_text(json.dumps(spec))
+    with pytest.raises(SystemExit) as exit_:
+        main(["--resume", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and f"the finished run '{out / 'es' / 's2'}' is damaged" in err[0]
+
+
 def test_one_seed_is_captioned_in_the_singular(tmp_path):
     out = tmp_path / "cmp"
     fake_run(out / "es" / "s2", [0.5, 0.96], 10, 0.9, 1.0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,3 +145,44 @@ def test_report_reuses_robustness_kept_in_the_run_unless_genome_or_deltas_change
     (run / het.ROBUSTNESS_CACHE).write_text("{damaged")
     het.cached_perturbed_accuracy(run, [0.4])
     assert len(calls) == 3 and json.loads((run / het.ROBUSTNESS_CACHE).read_text())["test_accuracy"] == {"+0.00": 0.5}
+
+
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    """One finished tiny study (condition a, seed 0) with its preset."""
+    d = tmp_path_factory.mktemp("finished")
+    preset = tiny_study(d / "tiny-study.toml", ["a"], [0.2])
+    main(["--preset", str(preset), "--out", str(d / "study")])
+    return preset, d / "study"
+
+
+def _copy(study, tmp_path):
+    import shutil
+    return Path(shutil.copytree(study, tmp_path / "copy"))
+
+
+@pytest.mark.parametrize("damage", ["summary.json", "best_genome.h5", "metrics.csv"])
+def test_report_of_a_damaged_finished_run_is_one_line_naming_it(finished_study, tmp_path, capsys, damage):
+    preset, study = finished_study
+    out = _copy(study, tmp_path)
+    run = out / "randman-2" / "a" / "s0"
+    (run / "robustness.json").unlink(missing_ok=True)  # the genome is read again
+    (run / damage).write_bytes(b"\x00{damaged")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--preset", str(preset), "--report", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and f"the finished run '{run}' is damaged" in err[0], err
+
+
+def test_report_without_preset_takes_the_study_the_directory_was_made_with(finished_study, tmp_path, capsys):
+    preset, study = finished_study
+    out = _copy(study, tmp_path)
+    (out / "study.json").unlink()
+    results = main(["--report", str(out)])
+    assert set(results) == {"randman-2"} and (out / "study.json").exists()
+    assert f"--preset {preset.stem}" in (out / "table.md").read_text()
+    (out / "study_preset.json").write_text('{"name": "x"}')  # the wrong shape: damaged, not a traceback
+    with pytest.raises(SystemExit) as exit_:
+        main(["--report", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "study_preset.json' is damaged" in err[-1], err

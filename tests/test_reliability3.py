@@ -407,3 +407,12 @@ def test_compare_resume_with_a_spec_of_the_wrong_shape(tmp_path, spec):
     (tmp_path / "compare_spec.json").write_text(spec)
     one_line(cli("bioevo.tasks.compare", "--resume", str(tmp_path), timeout=120), 2, "compare_spec.json' is damaged")
     assert [p.name for p in tmp_path.iterdir()] == ["compare_spec.json"]
+
+
+def test_clicks_rasters_larger_than_memory_are_refused_before_they_are_drawn(tmp_path):
+    """A sibling of defect 8 that hostile3.py found: the clicks loader allocated first."""
+    out = tmp_path / "run"
+    res = cli("bioevo.tasks.train", "--preset", "lif-clicks", "--set", "data.split=[100000000, 1, 1]",
+              "--out", str(out), timeout=120)
+    one_line(res, 2, "the clicks rasters would take")
+    assert not out.exists()

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MAX_SEED, DataError, float_key, int_key
+from .errors import MAX_SEED, DataError, available_memory, float_key, int_key
 from .spikes import SpikeData
 
 __all__ = ["CLICKS_DEFAULTS", "load_clicks", "side_rates", "ideal_observer_accuracy", "clicks_describe"]
@@ -82,6 +82,12 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
 def load_clicks(data: dict[str, Any], run_seed: int = 0) -> dict[str, SpikeData]:
     """Train/val/test Poisson-click trials from a filled ``[data]`` table (``run_seed`` unused)."""
     d = _checked(data)
+    # the rasters (one byte a cell) and the largest split's Poisson draw (8 bytes a cell), before any of it
+    cells = [2 * per_class * d["n_steps"] * 2 * d["units_per_side"] for per_class in d["split"]]
+    need = sum(cells) + 8 * max(cells) * d["stimulus_steps"] // d["n_steps"]
+    if need > 0.8 * available_memory():
+        raise DataError(f"the clicks rasters would take {need / 2**30:.1f} GiB, more than the memory available; "
+                        "lower data.split, data.n_steps or data.units_per_side")
     high, low = side_rates(d["rate_sum"], d["difficulty"])
     per_step = np.array([high, low]) * d["dt_ms"] / 1000.0  # mean clicks per unit and step
     u, T, S = d["units_per_side"], d["n_steps"], d["stimulus_steps"]

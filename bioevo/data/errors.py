@@ -43,3 +43,15 @@ def float_key(data: dict[str, Any], key: str, lo: float, hi: float | None = None
         span = f"in {left}{lo:g}, {'inf' if hi is None else f'{hi:g}'}{right}"
         raise DataError(f"data.{key} must be a finite number {span}{what}, got {v!r}")
     return float(v)
+
+
+def available_memory() -> int:
+    """Bytes available to a new allocation (MemAvailable; a large number where unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 62

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, available_memory
 from .clicks import CLICKS_DEFAULTS, clicks_describe, load_clicks
 from .images import DIGITS_DEFAULTS, MNIST_DEFAULTS, load_digits, load_mnist
 from .randman import RandmanConfig, make_randman
@@ -47,18 +47,6 @@ class DataKind:
 
 RANDMAN_DEFAULTS: dict[str, Any] = {"n_classes": 2, "n_units": 30, "dim_manifold": 1, "alpha": 2.0, "n_steps": 50,
                                     "split": [800, 100, 100], "nb_spikes": 1, "seed": None}
-
-
-def available_memory() -> int:
-    """Bytes available to a new allocation (MemAvailable; a large number where unknown)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 1 << 62
 
 
 def _randman_config(data: dict[str, Any], run_seed: int) -> RandmanConfig:

@@ -227,7 +227,10 @@ def _compare(args, client) -> dict:
         job, err = failed[0]
         fail(PROG, f"{len(failed)} run(s) failed, first {job.run_dir}: {err}; after fixing it, continue with: "
                    f"{PROG} --resume {out}", 1)
-    return report_one_seed(out, spec) if spec["seeds"] is None else report_seeds(out, spec)
+    try:
+        return report_one_seed(out, spec) if spec["seeds"] is None else report_seeds(out, spec)
+    except ConfigError as err:
+        fail(PROG, str(err))
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ def _check_study(raw: dict) -> None:
 
 def load_study(name: str) -> dict:
     try:
-        path = resources.resolve("presets", name)
+        path = resources.resolve("presets", name, allowed=presets("study"))
     except ValueError as err:
-        raise ConfigError(str(err).split("; allowed")[0] + f"; allowed: {', '.join(presets('study'))}") from None
+        raise ConfigError(str(err)) from None
     raw = read_toml(path, "preset").get("study")
     if raw is None:
         raise ConfigError(f"preset '{path}' has no [study] table; heterogeneity presets: {', '.join(presets('study'))}")
@@ -101,16 +101,28 @@ def load_study(name: str) -> dict:
     return study
 
 
-def resume_dir(path: str, study: dict) -> Path:
-    """An existing study directory made with the same study preset."""
+def saved_study(path: str) -> dict:
+    """The study an existing study directory was made with (its study_preset.json), checked."""
     out = Path(path)
     saved = out / "study_preset.json"
     if not saved.exists():
         raise ConfigError(f"'{out}' is not a heterogeneity study directory (no study_preset.json)")
     try:
         recorded = json.loads(saved.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise ConfigError(f"'{saved}' is damaged ({type(err).__name__}); nothing was changed") from None
+        if not isinstance(recorded, dict) or set(recorded) != {*STUDY_DEFAULTS, "name"}:
+            raise ValueError(f"its keys are not {', '.join([*STUDY_DEFAULTS, 'name'])}")
+        _check_study({k: v for k, v in recorded.items() if k != "name"})
+        if any(c not in CONDITIONS for c in recorded["conditions"]):
+            raise ValueError(f"conditions must be among {', '.join(CONDITIONS)}")
+    except (UnicodeDecodeError, ValueError, TypeError, ConfigError) as err:
+        raise ConfigError(f"'{saved}' is damaged ({type(err).__name__}: {str(err)[:100]}); nothing was changed") from None
+    return recorded
+
+
+def resume_dir(path: str, study: dict) -> Path:
+    """An existing study directory made with the same study preset."""
+    out = Path(path)
+    recorded = saved_study(path)
     if recorded != json.loads(json.dumps(study)):
         raise ConfigError(f"'{out}' was made with a different study preset than '{study['name']}'; "
                           "resume it with the same --preset")
@@ -185,8 +197,9 @@ def tau_distributions(run_dir: Path) -> dict[str, list[float]]:
 
 def main(argv: list[str] | None = None) -> dict:
     p = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="heterogeneity-small",
-                   help=f"study preset ({', '.join(presets('study'))}) or path to a TOML file with a [study] table")
+    p.add_argument("--preset", help=f"study preset ({', '.join(presets('study'))}; default heterogeneity-small) or "
+                                    "path to a TOML file with a [study] table; --resume and --report without it "
+                                    "take the study the directory was made with")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", help="directory for the runs, the table and the figures")
     where.add_argument("--resume", metavar="STUDY_DIR", help="continue an interrupted study in STUDY_DIR")
@@ -194,13 +207,15 @@ def main(argv: list[str] | None = None) -> dict:
                        help="only write the tables and figures of STUDY_DIR from its finished runs; train nothing")
     add_cluster_arguments(p)
     args = p.parse_args(argv)
+    existing = args.resume or args.report
     try:
-        study = load_study(args.preset)
+        study = saved_study(existing) if existing and args.preset is None else load_study(
+            args.preset or "heterogeneity-small")
     except ConfigError as err:
         fail(PROG, str(err))
+    args.preset = args.preset or study["name"]
     with study_cluster(PROG, args.workers, args.scheduler) as client:  # a bad cluster fails before --out is made
         try:
-            existing = args.resume or args.report
             out = resume_dir(existing, study) if existing else claim_run_dir(args.out, study["name"], 0)
         except ConfigError as err:
             fail(PROG, str(err))
@@ -240,7 +255,18 @@ def _run_missing(study: dict, out: Path) -> None:
 
 
 def run_record(run_dir: Path, seed: int, condition: str, study: dict) -> dict:
-    """One finished run as the study reports it (metrics rows kept for the generation counts)."""
+    """One finished run as the study reports it (metrics rows kept for the generation counts); a
+    damaged file of the run is a ConfigError naming it."""
+    try:
+        return _run_record(run_dir, seed, condition, study)
+    except ConfigError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise ConfigError(f"the finished run '{run_dir}' is damaged ({type(err).__name__}: {str(err)[:100]}); "
+                          "move it away and --resume trains it again") from None
+
+
+def _run_record(run_dir: Path, seed: int, condition: str, study: dict) -> dict:
     run = read_run(run_dir, study["target_val_accuracy"])
     return {"seed": seed, "test_accuracy": run["test_accuracy"], "rows": run["rows"],
             "best_val_accuracy": max(float(r["val_acc"]) for r in run["rows"] if r["val_acc"] not in ("", None)),
@@ -261,7 +287,10 @@ def _study(args, study: dict, out: Path) -> dict:
             pending[ds] = (f"not summarised: {done} of {len(study['conditions']) * len(study['seeds'])} runs "
                            f"finished (continue with {PROG} --preset {args.preset} --resume {out})")
             continue
-        runs = {c: [run_record(d, seed, c, study) for d, seed in zip(dirs[c], study["seeds"])] for c in dirs}
+        try:
+            runs = {c: [run_record(d, seed, c, study) for d, seed in zip(dirs[c], study["seeds"])] for c in dirs}
+        except ConfigError as err:
+            fail(PROG, str(err))
         results[ds] = summarise_dataset(runs)
     labels = {c: CONDITIONS[c][0] for c in study["conditions"]}
     if results:

@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from ..config import ConfigError
 from ..data.errors import MAX_SEED
 
 #: per-run quantities summarised over seeds, in table order
@@ -66,10 +67,19 @@ def evaluations_until(rows: list[dict], generations: int | None) -> int | None:
 
 
 def read_run(run_dir: Path, threshold: float) -> dict:
-    """One finished run directory as the numbers a comparison reports (and its metrics rows)."""
-    with open(run_dir / "metrics.csv", newline="") as f:
+    """One finished run directory as the numbers a comparison reports (and its metrics rows); a
+    missing or damaged file is a one-line ConfigError naming the run."""
+    try:
+        return _read_run(run_dir, threshold)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise ConfigError(f"the finished run '{run_dir}' is damaged ({type(err).__name__}: {str(err)[:100]}); "
+                          "move it away and --resume trains it again") from None
+
+
+def _read_run(run_dir: Path, threshold: float) -> dict:
+    with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     to_val = first_generation(rows, "val_acc", threshold)
     return {
         "rows": rows,
