@@ -84,7 +84,7 @@ def preset_overrides(name: str, data_root: Path) -> list[str]:
     return []
 
 
-def _evaluator_options(templates: str | None, precision: str | None) -> dict:
+def evaluator_options(templates: str | None, precision: str | None) -> dict:
     """Keyword arguments the evaluator takes for the A/B options (older versions have neither)."""
     from .sim.evaluator import PopulationEvaluator
 
@@ -147,7 +147,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
     from .strategies.base import deap_classes
 
     cfg = bioevo.load_config(name, [*preset_overrides(name, data_root), *overrides])
-    options = _evaluator_options(templates, precision)
+    options = evaluator_options(templates, precision)
     parts = assemble(cfg, build_evaluator=False)
     fit = cfg["fitness"]
     trace, spikes, stats = recording_needs(fit)

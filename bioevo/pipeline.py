@@ -16,17 +16,13 @@ from .checkpoint import CHECKPOINT, read_checkpoint
 from .cluster.connect import check_options, cluster_client
 from .cluster.population import ClusterLost, DaskPopulation
 from .config import ConfigError, resolve_config, validate_resolved
-from .errors import RunError
+from .errors import Interrupted
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
 from .rundir import LOCK, MetricsLog, RunLock, claim_run_dir, save_genome, write_config, write_json
 
 SUMMARY = "summary.json"
-
-
-class Interrupted(RunError):
-    """Ctrl-C: the message says whether and how the run can be resumed."""
 
 
 @dataclass

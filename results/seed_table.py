@@ -6,7 +6,7 @@ import glob
 import sys
 from pathlib import Path
 
-from bioevo.tasks.seeds import read_run
+from bioevo.report.seeds import read_run
 
 
 def row(run: str) -> tuple[int | None, int | None, float]:

@@ -15,7 +15,7 @@ from bioevo.data.randman import (
     make_randman_steps,
 )
 from bioevo.data.spikes import SpikeData, minibatches, raster_from_steps
-from bioevo.report.data_plots import plot_manifold, plot_raster
+from bioevo.data.plots import plot_manifold, plot_raster
 
 T = 50
 

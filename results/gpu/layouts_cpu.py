@@ -6,9 +6,9 @@
 import json
 import os
 
-from bioevo.bench import _quiet_brian, bench_point
+from bioevo.bench import bench_point, quiet_brian
 
-_quiet_brian()
+quiet_brian()
 for p, b in ((8, 32), (16, 64), (32, 128)):
     for parallel in (False, True):
         r = bench_point(p, b, 3, with_numpy=False, check=True, parallel_samples=parallel)

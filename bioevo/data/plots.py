@@ -2,7 +2,7 @@
 spike-time manifolds).
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global
-backend switch) like ``figures.py``, so it works headless and leaks no figures.
+backend switch) like ``bioevo.report.figures``, so it works headless and leaks no figures.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.latency import latency_decode
-from ..data.report_samples import pick_per_class
-from ..data.spikes import SpikeData
+from .latency import latency_decode
+from .report_samples import pick_per_class
+from .spikes import SpikeData
 
 __all__ = ["plot_raster", "plot_manifold", "first_spike_steps", "plot_image_inputs", "plot_count_raster"]
 
