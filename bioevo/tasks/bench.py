@@ -104,10 +104,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--presets", default=",".join(PRESETS),
                         help=f"comma-separated training presets to time a generation of, or 'none' "
                              f"(default {','.join(PRESETS)})")
-    parser.add_argument("--strategies", action="store_true",
+    instead = parser.add_mutually_exclusive_group()
+    instead.add_argument("--strategies", action="store_true",
                         help="instead of timing networks: the strategies taken from the literature (cr-fm-nes, pgpe) "
                              "on the standard functions their authors published figures for (bioevo/bench_strategies.py)")
-    parser.add_argument("--dask", action="store_true",
+    instead.add_argument("--dask", action="store_true",
                         help="instead of timing networks: where a generation's time goes on a Dask cluster "
                              "(local, 1-2 workers, task overhead, projection to more workers; bioevo/bench_dask.py)")
     args = parser.parse_args(argv)
