@@ -1,4 +1,4 @@
-"""Where a generation's time goes on Dask: ``python -m bioevo.bench_dask``.
+"""Where a generation's time goes on Dask: ``bioevo bench --dask``.
 
 Side by side in one process, on the default network (randman-10: 30 inputs
 -> 64 LIF -> 10 leaky readouts, T 50) at P 64, B 256, interleaved so that
@@ -30,8 +30,6 @@ import os
 import time
 
 import numpy as np
-
-from .cli import Parser, positive_int
 
 P, B = 64, 256
 SWEEP_P = (64, 128, 256, 512, 1024)
@@ -96,10 +94,8 @@ def serial_seconds(cfg: dict, parts, popsize: int, repeats: int) -> float:
     return float(np.median(times[1:]))
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = Parser(prog="python -m bioevo.bench_dask", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=positive_int, default=10, help="timed generations per way (median)")
-    args = parser.parse_args(argv)
+def run(repeats: int) -> dict:
+    """Time every way ``repeats`` times (medians), print the tables and the JSON line."""
     logging.getLogger("brian2").setLevel(logging.ERROR)
     from . import load_config
     from .assemble import assemble
@@ -118,7 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
     n_params = parts.layout.size
     rng = np.random.default_rng(0)
     out = {"preset": PRESET, "P": P, "B": B, "n_params": n_params, "cpu_count": os.cpu_count(),
-           "loadavg_start": os.getloadavg(), "repeats": args.repeats, "local_binaries": parts.scorer.evaluator.workers}
+           "loadavg_start": os.getloadavg(), "repeats": repeats, "local_binaries": parts.scorer.evaluator.workers}
     local_times = []
     for workers in (1, 2):
         with cluster_client(workers, None) as client:
@@ -130,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
             sweep = {p: rng.standard_normal((p, n_params)) for p in SWEEP_P}
             for k, p in noop:
                 _noop_generation(client, sweep[p], indices, k)
-            for _ in range(args.repeats):
+            for _ in range(repeats):
                 t = time.perf_counter()
                 parts.scorer.batch(genomes, batch)
                 local_times.append(time.perf_counter() - t)
@@ -150,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
         d = out[f"dask-{workers}"]
         d["overhead_vs_local"] = d["overhead_s"] / out["local_s"]
         d["overhead_vs_compute"] = d["overhead_s"] / d["compute_s"]
-    out["serial_s"] = {str(p): serial_seconds(cfg, parts, p, args.repeats) for p in SWEEP_P}
+    out["serial_s"] = {str(p): serial_seconds(cfg, parts, p, repeats) for p in SWEEP_P}
     out["projection"] = projection(out)
     out["loadavg_end"] = os.getloadavg()
     print(format_table(out))
@@ -202,5 +198,9 @@ def format_table(r: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m bioevo.bench_dask, as results/dask quotes it
+    import sys
+
+    from .tasks.bench import main
+
+    main(["--dask", *sys.argv[1:]])

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Callable, NoReturn, TypeVar
+from contextlib import ExitStack, contextmanager
+from typing import Callable, Iterator, NoReturn, TypeVar
+
+from .cluster.connect import cluster_client
+from .config import ConfigError
+from .errors import Interrupted, RunError
 
 T = TypeVar("T")
 
@@ -83,17 +88,23 @@ def restore_sigint() -> None:
 
 def run_command(prog: str, body: Callable[[], T]) -> T:
     """Run a command's body; user-facing errors become one line on stderr."""
-    from .config import ConfigError
-    from .errors import RunError
-
     restore_sigint()
     try:
         return body()
     except ConfigError as err:
         fail(prog, str(err), 2)
     except RunError as err:
-        from .pipeline import Interrupted
-
         fail(prog, str(err), 130 if isinstance(err, Interrupted) else 1)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)
+
+
+@contextmanager
+def study_cluster(prog: str, workers: int | None, scheduler: str | None) -> Iterator[object | None]:
+    """:func:`cluster_client` for a study command: a bad request ends in one line (exit 2), before anything is written."""
+    with ExitStack() as stack:
+        try:
+            client = stack.enter_context(cluster_client(workers, scheduler))
+        except ConfigError as err:
+            fail(prog, str(err))
+        yield client

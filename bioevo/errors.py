@@ -17,6 +17,10 @@ class RunError(RuntimeError):
     """A run that cannot continue; the message is one line for the user."""
 
 
+class Interrupted(RunError):
+    """Ctrl-C: the message says whether and how the run can be resumed."""
+
+
 class DiskFullError(RunError):
     """No space left on the device while writing a run's files."""
 

@@ -17,7 +17,7 @@ from .checkpoint import CHECKPOINT, read_checkpoint
 from .cluster.connect import check_options, cluster_client
 from .cluster.population import ClusterLost, DaskPopulation
 from .config import ConfigError, resolve_config, validate_resolved
-from .errors import DiskFullError, RunError
+from .errors import DiskFullError, Interrupted, RunError
 from .evolve import train
 from .genome import GenomeLayout
 from .report.metrics import classification_metrics
@@ -25,10 +25,6 @@ from .rundir import (LOCK, START_FILES, MetricsLog, RunLock, check_out, claim_ru
                      load_genome, save_genome, write_config, write_json)
 
 SUMMARY = "summary.json"
-
-
-class Interrupted(RunError):
-    """Ctrl-C: the message says whether and how the run can be resumed."""
 
 
 @dataclass

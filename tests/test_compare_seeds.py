@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bioevo.tasks.compare import main
-from bioevo.tasks.seeds import parse_seeds
+from bioevo.report.seeds import parse_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--set", "evolve.backend=runtime", "--set", "data.split=[24, 8, 8]", "--set", "evolve.batch_size=16",

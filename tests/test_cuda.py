@@ -46,7 +46,7 @@ MISSING = {
 COMMANDS = {
     "train": ("bioevo.tasks.train", lambda d: ["--preset", "randman-2", "--backend", "cuda", "--quiet",
                                                "--out", str(d / "run")], "evolve.backend 'cuda' cannot run here"),
-    "bench": ("bioevo.bench", lambda d: ["--backend", "cuda", "--quick"], "--backend cuda cannot run here"),
+    "bench": ("bioevo.tasks.bench", lambda d: ["--backend", "cuda", "--quick"], "--backend cuda cannot run here"),
 }
 
 

@@ -15,7 +15,7 @@ from bioevo.data.randman import (
     make_randman_steps,
 )
 from bioevo.data.spikes import SpikeData, raster_from_steps
-from bioevo.report.data_plots import plot_raster
+from bioevo.data.plots import plot_raster
 
 T = 50
 

@@ -260,7 +260,7 @@ def test_default_scales_keep_a_shared_tau_from_collapsing(shared, bound):
     """The collapse of results/heterogeneity (condition c: one tau per layer, es lr 0.03): a loss that always
     prefers a shorter hidden tau_syn, for one epoch (31 generations of randman-10).  With the default shared
     scale Adam moves the shared gene by <= ~lr * 0.1 per generation and tau_syn stays above 4 ms (of 5); with
-    scale 1 it moves as far as a weight and falls below 2.5 ms, where the README's collapsed seeds were."""
+    scale 1 it moves as far as a weight and falls below 2.5 ms, where docs/strategies.md's collapsed seeds were."""
     from bioevo.assemble import assemble
 
     extra = [] if shared is None else [f"genome.scale.shared={shared}"]

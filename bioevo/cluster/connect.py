@@ -8,7 +8,7 @@ that can be wrong with the request or the cluster is a one-line
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Iterator
 
 from ..config import ConfigError
@@ -155,16 +155,3 @@ def check_cluster(client, name: str) -> None:
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise ConfigError(f"the Dask scheduler or workers of {name} cannot import bioevo and brian2 ({reason}); "
                           "run them in the same environment as this process (pip install 'bioevo[dask]')") from None
-
-
-@contextmanager
-def study_cluster(prog: str, workers: int | None, scheduler: str | None) -> Iterator[object | None]:
-    """:func:`cluster_client` for a study command: a bad request ends in one line (exit 2), before anything is written."""
-    from ..cli import fail
-
-    with ExitStack() as stack:
-        try:
-            client = stack.enter_context(cluster_client(workers, scheduler))
-        except ConfigError as err:
-            fail(prog, str(err))
-        yield client

@@ -19,6 +19,7 @@ import numpy as np
 from .errors import DataError, available_memory
 from .clicks import CLICKS_DEFAULTS, clicks_describe, load_clicks
 from .images import DIGITS_DEFAULTS, MNIST_DEFAULTS, load_digits, load_mnist
+from .plots import plot_count_raster, plot_image_inputs, plot_raster
 from .randman import RandmanConfig, make_randman
 from .shd import SHD_DEFAULTS, load_shd
 from .spikes import SpikeData
@@ -77,20 +78,14 @@ def load_randman(data: dict[str, Any], run_seed: int) -> dict[str, SpikeData]:
 
 
 def _plot_randman(data: SpikeData, run_dir: Path) -> list[Path]:
-    from ..report.data_plots import plot_raster
-
     return [plot_raster(data, Path(run_dir) / "input_raster.png")]
 
 
 def _plot_images(data: SpikeData, run_dir: Path) -> list[Path]:
-    from ..report.data_plots import plot_image_inputs
-
     return [plot_image_inputs(data, Path(run_dir) / "input_raster.png")]
 
 
 def _plot_clicks(data: SpikeData, run_dir: Path) -> list[Path]:
-    from ..report.data_plots import plot_raster
-
     half = data.n_units // 2  # the first half of the units is the left side, class 0
     names = [f"L{i}" for i in range(half)] + [f"R{i}" for i in range(half)] if half > 1 else ["left", "right"]
     return [plot_raster(data, Path(run_dir) / "input_raster.png", n_per_class=3, unit_labels=names,
@@ -98,8 +93,6 @@ def _plot_clicks(data: SpikeData, run_dir: Path) -> list[Path]:
 
 
 def _plot_counts(data: SpikeData, run_dir: Path) -> list[Path]:
-    from ..report.data_plots import plot_count_raster
-
     return [plot_count_raster(data, Path(run_dir) / "input_raster.png")]
 
 

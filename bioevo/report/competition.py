@@ -182,9 +182,3 @@ def pool_rate_figure(run_dir: str | Path, *, per_class: int = 3, window_ms: floa
     rates = pool_rates(model, layout, genome, sample.raster, window_ms=window_ms)
     return plot_pool_rates(rates, path or run_dir / "pool_rates.png", labels=sample.labels,
                            title=f"pool firing rates, {cfg['run']['name']} (thick = true class, dashed = inhibitory)")
-
-
-if __name__ == "__main__":  # python -m bioevo.report.competition RUN_DIR
-    import sys
-
-    print(pool_rate_figure(sys.argv[1]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tasks.seeds import first_generation, summarise
+from .seeds import first_generation, summarise
 from .paired import coefficient_of_variation, common_target, paired_difference, verdict
 
 REFERENCE = "a"

@@ -44,7 +44,8 @@ def make_strategy(name: str, centroid: np.ndarray, rng: np.random.Generator, par
 
 
 def hyperparameter_table() -> str:
-    """Every registered strategy's hyperparameters as a Markdown table (for the README)."""
+    """Every registered strategy's hyperparameters as a Markdown table: docs/strategies.md holds it,
+    written by ``bioevo docs`` (:mod:`bioevo.tasks.docs`), so it cannot drift from the declarations."""
     rows = ["| strategy | hyperparameter | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     for name in REGISTRY:
         for p in strategy_class(name).PARAMS:

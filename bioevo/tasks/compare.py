@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..cli import Parser, add_cluster_arguments, fail, non_negative_int, positive_int, strategy_list
-from ..cluster.connect import study_cluster
+from ..cli import Parser, add_cluster_arguments, fail, non_negative_int, positive_int, strategy_list, study_cluster
 from ..cluster.studies import run_on_dask
 from ..config import ConfigError, presets, resolve_config
 from ..errors import RunError
 from ..rundir import RunLock, claim_run_dir, write_json
 from ..strategies import REGISTRY
 from .run_queue import Job, run_jobs
-from .seeds import aggregate, evaluations_until, first_generation, markdown_table, parse_seeds, read_run
+from ..report.seeds import aggregate, evaluations_until, first_generation, markdown_table, parse_seeds, read_run
 
 __all__ = ["main", "first_generation", "evaluations_until"]
 

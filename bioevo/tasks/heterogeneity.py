@@ -29,15 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import resources
-from ..cli import Parser, add_cluster_arguments, fail
-from ..cluster.connect import study_cluster
+from ..cli import Parser, add_cluster_arguments, fail, study_cluster
 from ..cluster.studies import run_on_dask
 from ..launch import train_in_fresh_process
 from ..errors import RunError
 from ..config import ConfigError, presets, read_toml, resolve_config
 from ..rundir import claim_run_dir, load_genome, write_json
 from ..report.heterogeneity import markdown, plot, summarise_dataset
-from .seeds import read_run
+from ..report.seeds import read_run
 
 PROG = "python -m bioevo.tasks.heterogeneity"
 TAUS = '["hidden.tau_mem", "hidden.tau_syn"]'

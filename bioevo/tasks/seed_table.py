@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..cli import Parser, run_command
 from ..config import ConfigError
-from .seeds import read_run
+from ..report.seeds import read_run
 
 PROG = "python -m bioevo.tasks.seed_table"
 

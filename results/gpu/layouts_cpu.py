@@ -6,11 +6,9 @@
 import json
 import os
 
-import brian2
+from bioevo.bench import bench_point, quiet_brian
 
-from bioevo.bench import bench_point
-
-brian2.prefs.logging.console_log_level = "ERROR"
+quiet_brian()
 for p, b in ((8, 32), (16, 64), (32, 128)):
     for parallel in (False, True):
         r = bench_point(p, b, 3, with_numpy=False, check=True, parallel_samples=parallel)

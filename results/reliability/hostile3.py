@@ -47,17 +47,17 @@ def fifo(d: Path) -> str:
 # (name, module, argv builder (d -> args), extra environment builder (d -> dict) or None)
 ATTEMPTS = [
     # CR-FM-NES
-    ("crfmnes popsize 1", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.popsize=1"], None),
-    ("crfmnes popsize odd", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.popsize=7"], None),
-    ("crfmnes sigma 0", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.sigma=0"], None),
-    ("crfmnes sigma nan", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.sigma=nan"], None),
-    ("crfmnes sigma -1", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.sigma=-1.0"], None),
-    ("crfmnes sigma 1e308", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.sigma=1e308"], None),
-    ("crfmnes popsize 1e9", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.popsize=1000000000"],
+    ("crfmnes popsize 1", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.popsize=1"], None),
+    ("crfmnes popsize odd", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.popsize=7"], None),
+    ("crfmnes sigma 0", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.sigma=0"], None),
+    ("crfmnes sigma nan", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.sigma=nan"], None),
+    ("crfmnes sigma -1", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.sigma=-1.0"], None),
+    ("crfmnes sigma 1e308", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.sigma=1e308"], None),
+    ("crfmnes popsize 1e9", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.popsize=1000000000"],
      None),
-    ("crfmnes popsize string", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", 'strategy.crfmnes.popsize="8"'],
+    ("crfmnes popsize string", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", 'strategy.cr-fm-nes.popsize="8"'],
      None),
-    ("crfmnes unknown key", T, lambda d: [*Q, "--strategy", "crfmnes", "--set", "strategy.crfmnes.lr=0.1"], None),
+    ("crfmnes unknown key", T, lambda d: [*Q, "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.lr=0.1"], None),
     # PGPE
     ("pgpe popsize 3", T, lambda d: [*Q, "--strategy", "pgpe", "--set", "strategy.pgpe.popsize=3"], None),
     ("pgpe optimizer bogus", T, lambda d: [*Q, "--strategy", "pgpe", "--set", 'strategy.pgpe.optimizer="lbfgs"'], None),

@@ -1,7 +1,7 @@
 """Figures of input data sets (spike rasters, latency-coded images, binned counts).
 
 Drawn with matplotlib's object API on an Agg canvas (no pyplot, no global
-backend switch) like ``figures.py``, so it works headless and leaks no figures.
+backend switch) like ``bioevo.report.figures``, so it works headless and leaks no figures.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.latency import latency_decode
-from ..data.report_samples import pick_per_class
-from ..data.spikes import SpikeData
+from .latency import latency_decode
+from .report_samples import pick_per_class
+from .spikes import SpikeData
 
 __all__ = ["plot_raster", "plot_image_inputs", "plot_count_raster"]
 
