@@ -416,3 +416,9 @@ def test_clicks_rasters_larger_than_memory_are_refused_before_they_are_drawn(tmp
               "--out", str(out), timeout=120)
     one_line(res, 2, "the clicks rasters would take")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("instead", ["--strategies", "--dask"])
+def test_bench_refuses_set_where_no_preset_is_timed(instead):
+    """Found by hostile3.py: bench --strategies --set evolve.nope=1 ran the benchmark."""
+    one_line(cli("bioevo.tasks.bench", instead, "--set", "evolve.nope=1", timeout=60), 2, "drop --set")

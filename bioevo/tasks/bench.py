@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="instead of timing networks: where a generation's time goes on a Dask cluster "
                              "(local, 1-2 workers, task overhead, projection to more workers; bioevo/bench_dask.py)")
     args = parser.parse_args(argv)
+    if (args.strategies or args.dask) and args.overrides:
+        fail(parser.prog, f"--set changes the timed presets; {'--strategies' if args.strategies else '--dask'} "
+                          "times none, drop --set", 2)
     if args.dask:
         return run_dask(args.repeats or 10)
     if args.strategies:
