@@ -18,6 +18,7 @@ from bioevo.data.idx import write_idx
 from bioevo.data.images import MNIST_FILES
 
 from test_data_shd import _dir as shd_dir
+from test_reliability import _bad_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--backend", "runtime", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
@@ -257,18 +258,12 @@ def test_a_live_start_and_a_folder_with_other_files_are_not_taken_over(tmp_path)
 
 
 # ------------------------------------------------------------------ 7. Brian2's own warnings do not leak
-def _model_with(tmp_path: Path, old: str, new: str) -> str:
-    text = (ROOT / "models" / "lif.toml").read_text()
-    assert old in text
-    path = tmp_path / "bad_model.toml"
-    path.write_text(text.replace(old, new, 1))
-    return str(path)
 
 
 @pytest.mark.parametrize("old, new, fragment", [("(I + I_app)", "(I + I_app + foo)", "could not be resolved"),
                                                 ("count_pre", "cnt_pre", "cnt_pre")])
 def test_a_model_brian2_cannot_build_is_one_line_without_brian2_warnings(tmp_path, old, new, fragment):
-    model = _model_with(tmp_path, old, new)
+    model = _bad_model(tmp_path, old, new)
     one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), "--set", f'model.name="{model}"'),
              2, fragment)
     assert not (tmp_path / "run").exists()
@@ -358,7 +353,7 @@ def test_mnist_images_of_0x0_pixels(tmp_path):
     (["--set", "model.name=\"{hidden6}\"", "--set", "model.hidden=128"], "needs about"),
 ])
 def test_huge_sizes_are_refused_by_the_estimate_not_a_memory_error(tmp_path, args, fragment):
-    model = _model_with(tmp_path, 'size = "hidden"', 'size = "hidden ** 6"')
+    model = _bad_model(tmp_path, 'size = "hidden"', 'size = "hidden ** 6"')
     args = [a.replace("{hidden6}", model) for a in args]
     res = cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), *args, timeout=120,
               preexec_fn=lambda: __import__("resource").setrlimit(__import__("resource").RLIMIT_AS, (6 << 30, 6 << 30)))
