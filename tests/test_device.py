@@ -74,10 +74,11 @@ def test_readouts_equal_brians_own_templates_bit_for_bit(delayed_model, case):
 
 
 def test_delay_changes_the_readouts(delayed_model, case):
-    """The delayed group is really delayed (else the comparison above would not test the queue)."""
+    """The delayed group is really delayed (else the comparison above would not test the queue).  The
+    undelayed network runs on the runtime backend (no compile; its readouts equal cpp's, test_sim)."""
     layout, params, counts = case
     plain = load_model("lif_recurrent")
-    ev = PopulationEvaluator(plain, layout.layer_sizes, P, B, T)
+    ev = PopulationEvaluator(plain, layout.layer_sizes, P, B, T, backend="runtime")
     try:
         undelayed = ev.evaluate(params, counts)
     finally:

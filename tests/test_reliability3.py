@@ -141,7 +141,7 @@ def test_shd_all_zero_labels_on_the_command_line_is_exit_2_and_creates_nothing(t
 def test_seed_ranges_are_linear_and_limited():
     import time
 
-    from bioevo.tasks.seeds import MAX_SEEDS, parse_seeds
+    from bioevo.report.seeds import MAX_SEEDS, parse_seeds
 
     t = time.perf_counter()
     with pytest.raises(ValueError, match=f"more than {MAX_SEEDS} seeds"):
