@@ -82,6 +82,7 @@ def test_snn_surrogate_gradient_reaches_every_segment():
     assert float(slope) == pytest.approx(1 / (10 * 0.1 + 1) ** 2)
 
 
+@pytest.mark.slow
 def test_selection_never_reads_the_test_split():
     """Corrupted test labels change nothing but the test score: the chosen
     weight decay and epoch, the validation results and every epoch's history
@@ -106,6 +107,7 @@ def test_selection_never_reads_the_test_split():
     assert len({h["val_accuracy"] for h in a["history"]}) > 1  # selection had something to choose from
 
 
+@pytest.mark.slow
 def test_every_method_writes_a_complete_table(tmp_path, capsys):
     """mlp, rnn, gru and snn on a tiny Randman preset, with the evolved run's
     row read from a run directory: both files hold one full row per method.
@@ -144,6 +146,7 @@ def test_every_method_writes_a_complete_table(tmp_path, capsys):
     assert "surrogate-gradient SNN" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cnn_on_latency_coded_digits():
     """The CNN sees the 8x8 digit as the image the latency code encodes
     (bioevo.data.latency.latency_decode: one channel; the default) or as the

@@ -48,6 +48,7 @@ def _case(model_name: str, seed: int = 0):
 
 
 @pytest.mark.parametrize("model_name", list(CASES))
+@pytest.mark.slow
 def test_forward_equals_the_brian2_network(model_name):
     """Same genome, same samples: the Brian2 network (cpp backend) and the JAX
     forward give the same readout maxima (within ATOL) and the same hidden spike counts."""
@@ -72,6 +73,7 @@ def test_forward_equals_the_brian2_network(model_name):
 
 
 @pytest.mark.parametrize("model_name", list(CASES))
+@pytest.mark.slow
 def test_gradient_is_exact_where_continuous_and_reaches_every_segment(model_name):
     """Readout parameters and weights act through continuous dynamics only: the
     autodiff gradient equals central finite differences there.  The hidden

@@ -42,6 +42,7 @@ def assert_complete_run(run_dir: Path) -> dict:
     return summary
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_complete_directory(tmp_path):
     out = tmp_path / "run"
     res = run_cli("--out", str(out), "--backend", "runtime", *TINY)
@@ -52,6 +53,7 @@ def test_tiny_run_writes_complete_directory(tmp_path):
     assert summary["val"]["accuracy"] >= 0
 
 
+@pytest.mark.slow
 def test_two_concurrent_cpp_runs_both_succeed(tmp_path):
     """Same seed, same generated code, a fresh build cache: both processes race
     for the build; the lock and per-process results folders must hold."""
@@ -84,6 +86,7 @@ def test_two_concurrent_cpp_runs_both_succeed(tmp_path):
     (["--set", "fitness.smoothness=-1.0"], "fitness.smoothness must be >= 0"),
     (["--backend", "gpu"], "invalid choice: 'gpu'"),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
     out = tmp_path / "never"
     res = run_cli("--out", str(out), *args)
@@ -93,6 +96,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
     assert "Traceback" not in res.stderr and not out.exists()
 
 
+@pytest.mark.slow
 def test_existing_run_is_not_overwritten(tmp_path):
     out = tmp_path / "taken"
     out.mkdir()

@@ -231,6 +231,7 @@ CLICKS_PRESETS = ["lif-clicks", "competition-clicks", "ml-clicks", "hh-clicks"]
 
 
 @pytest.mark.parametrize("preset", CLICKS_PRESETS)
+@pytest.mark.slow
 def test_clicks_presets_assemble_and_their_readout_cannot_hold_the_delay(preset):
     """Every clicks preset assembles (its data.dt_ms is the model's input step), scores only the
     response window, and leaves the readout's time constants out of the genome and short against

@@ -144,6 +144,7 @@ def without_wall(rows: str) -> list[list[str]]:
     return [line.split(",")[:-1] for line in rows.splitlines()]
 
 
+@pytest.mark.slow
 def test_a_run_that_died_before_its_first_checkpoint_starts_again(tmp_path):
     """The launcher trains through the library in a fresh process: a directory holding only what a
     SIGKILL during the first epoch leaves starts again, and ends as bioevo.run here would."""
@@ -165,6 +166,7 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_again(tmp_path):
     assert train_in_fresh_process(cfg, stub) == (0, "finished before, reused")
 
 
+@pytest.mark.slow
 def test_a_launched_run_with_bad_input_is_one_line_exit_2(tmp_path):
     from bioevo import load_config
     from bioevo.launch import train_in_fresh_process
@@ -175,6 +177,7 @@ def test_a_launched_run_with_bad_input_is_one_line_exit_2(tmp_path):
     assert code == 2 and "unknown model.name 'nope'" in line and not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_resume_of_a_partly_finished_comparison_ends_as_an_uninterrupted_one(tmp_path):
     """Seed 0 finished (reused as it is), seed 1 killed right after its first
     checkpoint (generation 3 of 6): the resumed seed 1 equals an uninterrupted run."""

@@ -29,6 +29,7 @@ def local_run(tmp_path_factory) -> dict:
     return outcome(out)
 
 
+@pytest.mark.slow
 def test_two_dask_workers_give_the_local_run_bit_for_bit(local_run, tmp_path):
     ok(train(*TINY, "--out", str(tmp_path / "run"), "--workers", "2"))
     result = outcome(tmp_path / "run")

@@ -57,6 +57,7 @@ def test_api_refuses_bad_cluster_options(kwargs, fragment, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler(tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     line = one_line(train(*TINY, "--out", str(tmp_path / "run"), "--scheduler", address), "no Dask scheduler reachable")
@@ -64,6 +65,7 @@ def test_unreachable_scheduler(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_workers_without_bioevo(tmp_path):
     with cluster(tmp_path, ["-c", NO_BIOEVO]) as (address, _):
         res = train(*TINY, "--out", str(tmp_path / "run"), "--scheduler", address)
@@ -72,6 +74,7 @@ def test_workers_without_bioevo(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_workers_without_a_compiler(tmp_path):
     # an empty build cache and no make or g++ on the PATH: the worker must compile and cannot
     env = {"PATH": str(tmp_path / "empty"), "BIOEVO_CACHE": str(tmp_path / "cache")}

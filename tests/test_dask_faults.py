@@ -44,6 +44,7 @@ main(argv)
 """
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_generation_changes_nothing(local_run, tmp_path):
     record = tmp_path / "killed_pid"
     ok(train("3", str(record), *TINY, "--out", str(tmp_path / "run"), "--workers", "2",
@@ -72,6 +73,7 @@ main(argv)
 """
 
 
+@pytest.mark.slow
 def test_lost_scheduler_stops_with_a_checkpoint_that_resumes_exactly(local_run, tmp_path):
     run = tmp_path / "run"
     with cluster(tmp_path, ["-m", "distributed.cli.dask_worker"], nworkers=2) as (address, scheduler):

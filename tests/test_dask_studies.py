@@ -29,6 +29,7 @@ def files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.name != ".lock")
 
 
+@pytest.mark.slow
 def test_compare_on_two_workers_equals_the_serial_compare(tmp_path):
     compare(tmp_path / "serial")
     compare(tmp_path / "dask", "--workers", "2")

@@ -60,6 +60,7 @@ def _evaluate(model, case, templates):
         ev.close()
 
 
+@pytest.mark.slow
 def test_readouts_equal_brians_own_templates_bit_for_bit(delayed_model, case):
     ours, brians = _evaluate(delayed_model, case, "bioevo"), _evaluate(delayed_model, case, "brian2")
     assert brians.spike_counts["hidden"].sum() > 0, "the hidden layer must spike for the comparison to mean much"
@@ -73,6 +74,7 @@ def test_readouts_equal_brians_own_templates_bit_for_bit(delayed_model, case):
         np.testing.assert_array_equal(getattr(ours, field)["hidden"], getattr(brians, field)["hidden"], err_msg=field)
 
 
+@pytest.mark.slow
 def test_delay_changes_the_readouts(delayed_model, case):
     """The delayed group is really delayed (else the comparison above would not test the queue).  The
     undelayed network runs on the runtime backend (no compile; its readouts equal cpp's, test_sim)."""
@@ -87,6 +89,7 @@ def test_delay_changes_the_readouts(delayed_model, case):
     assert not np.array_equal(undelayed.vmax, delayed.vmax)
 
 
+@pytest.mark.slow
 def test_a_killed_server_is_an_error_then_restarts():
     model, layout, params, raster = bench.make_problem(4, 8)
     ev = PopulationEvaluator(model, layout.layer_sizes, 4, 8, bench.N_STEPS)
@@ -102,6 +105,7 @@ def test_a_killed_server_is_an_error_then_restarts():
     assert not ev._servers.procs, "close() ends the servers"
 
 
+@pytest.mark.slow
 def test_a_bad_argument_file_is_an_error(monkeypatch):
     model, layout, params, raster = bench.make_problem(2, 4)
     ev = PopulationEvaluator(model, layout.layer_sizes, 2, 4, bench.N_STEPS)
@@ -115,6 +119,7 @@ def test_a_bad_argument_file_is_an_error(monkeypatch):
         ev.close()
 
 
+@pytest.mark.slow
 def test_float32_agrees_with_the_float32_reference():
     """float32 state: within 1e-5 of numpy's float32 version of the same dynamics (readouts of
     order 1 after ~50 steps of decays and additions in a different order: a few float32 ulps,
@@ -160,6 +165,7 @@ def test_index_reads_are_rewritten_or_the_build_fails():
                                   "_ptr_array_s__synaptic_pre")
 
 
+@pytest.mark.slow
 def test_a_new_build_stops_the_servers_of_the_evaluator_it_supersedes():
     model, layout, params, raster = bench.make_problem(4, 8)
     old = PopulationEvaluator(model, layout.layer_sizes, 4, 8, bench.N_STEPS)
@@ -210,6 +216,7 @@ ev.close()
 """
 
 
+@pytest.mark.slow
 def test_a_build_made_by_bioevo_installed_elsewhere_is_not_reused(tmp_path):
     """A compiled project's make dependencies name the vector-math header by its absolute path. A build
     made by a copy of bioevo installed elsewhere (since removed) must not be picked up: make would fail

@@ -33,6 +33,7 @@ def tiny_study(path, conditions: list[str], perturbations: list[float], seeds: t
     return path
 
 
+@pytest.mark.slow
 def test_tiny_study_writes_table_and_figures(tmp_path):
     preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "c", "d"], [-0.2, 0.2], seeds=(0, 1))
     out = tmp_path / "study"
@@ -89,6 +90,7 @@ def without_wall_time(value):
     return value
 
 
+@pytest.mark.slow
 def test_resume_reuses_finished_runs_and_continues_interrupted_ones(tmp_path):
     preset = tiny_study(tmp_path / "tiny-study.toml", ["a", "c"], [0.2])
     out = tmp_path / "study"
@@ -119,6 +121,7 @@ def test_fixed_conditions_evolve_no_time_constant_even_if_the_preset_does(tmp_pa
     assert not any(s.name.startswith("p.") for s in layout.segments)
 
 
+@pytest.mark.slow
 def test_report_reuses_robustness_kept_in_the_run_unless_genome_or_deltas_changed(tmp_path, monkeypatch):
     import bioevo.tasks.heterogeneity as het
 
@@ -162,6 +165,7 @@ def _copy(study, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["summary.json", "best_genome.h5", "metrics.csv"])
+@pytest.mark.slow
 def test_report_of_a_damaged_finished_run_is_one_line_naming_it(finished_study, tmp_path, capsys, damage):
     preset, study = finished_study
     out = _copy(study, tmp_path)

@@ -63,6 +63,7 @@ def test_spike_time_error_at_the_chosen_dt_is_within_the_stated_tolerance(hh):
     assert 1.3 < coarser / at_dt < 1.9  # first order: 0.04 / 0.025 = 1.6
 
 
+@pytest.mark.slow
 def test_halving_dt_moves_spike_times_little_and_first_order(hh):
     """dt 0.01 ms -> 0.005 ms moves spike times by < 0.2 ms over 50 ms (about 1.5%
     of the 14.7 ms interspike interval at 10 uA/cm^2), and halving again moves
@@ -89,6 +90,7 @@ def test_hh_network_builds_and_backends_agree(hh):
 
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
+@pytest.mark.slow
 def test_blown_up_individual_gets_the_worst_loss_and_others_are_untouched(hh, backend):
     """Input weights of 1e306 overflow individual 1's HH state to inf/NaN.  Its
     neurons then never cross threshold, so its readouts stay quiet and finite:

@@ -101,6 +101,7 @@ def demos(tmp_path_factory):
 
 
 @pytest.mark.parametrize("model", ["lif", "hh"])
+@pytest.mark.slow
 def test_evolution_silences_the_neuron_below_the_threshold(demos, model, capsys):
     out, summary = demos[model]
     assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
@@ -149,6 +150,7 @@ def test_bad_model_and_existing_out(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_run_that_never_silences_the_neuron_says_so(tmp_path, capsys):
     summary = main(["--model", "lif", "--updates", "1", "--out", str(tmp_path / "short"), "--quiet"])
     printed = capsys.readouterr().out.strip().splitlines()

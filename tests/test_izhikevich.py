@@ -127,6 +127,7 @@ def test_strong_inhibition_stays_silent_at_this_step(izh):
     assert (coarse > 10).all()
 
 
+@pytest.mark.slow
 def test_network_builds_and_backends_agree(izh):
     """As the hidden layer of a Randman-style network (10 integration steps per
     input step), every neuron with its own a, b, c, d: runtime and cpp give the

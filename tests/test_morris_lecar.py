@@ -105,6 +105,7 @@ def class_two_onset(models):
                                       target="cython")
 
 
+@pytest.mark.slow
 def test_class_two_jumps_to_a_finite_rate_at_the_fold_of_cycles(models, class_two_onset):
     """Class II: the onset of sustained firing from rest is the published fold of periodic
     orbits (88.3; 88.293 by LSODA; exponential Euler at 0.05 ms places it 0.025 low, first
@@ -184,6 +185,7 @@ def test_recurrent_network_backends_agree():
 
 
 @pytest.mark.parametrize("model", ["morris_lecar", "morris_lecar_class2"])
+@pytest.mark.slow
 def test_iapp_demo_runs_and_finds_the_published_onset(tmp_path, model):
     """python -m bioevo.tasks.iapp --model morris_lecar[_class2]: ES silences the neuron;
     the bisection onset is the published one: class II within 0.1% of the fold of cycles

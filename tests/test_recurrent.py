@@ -74,6 +74,7 @@ def test_case_is_heterogeneous_with_counts_and_recurrence_matters(case, referenc
 
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
+@pytest.mark.slow
 def test_backend_matches_reference(model, case, reference, backend):
     lay, params, raster = case
     vmax, trace, counts = reference

@@ -120,6 +120,7 @@ def killed_run(out: Path, point: str, nth: int, args: list[str]) -> None:
 
 @pytest.mark.parametrize("point, nth", [("mid_generation", 5), ("after_checkpoint", 3),
                                         ("after_final_checkpoint", 1), ("during_figures", 1)])
+@pytest.mark.slow
 def test_resumed_run_equals_uninterrupted_whenever_it_was_killed(tmp_path, whole, point, nth):
     out = tmp_path / "killed"
     killed_run(out, point, nth, EARLY_STOP)
@@ -144,6 +145,7 @@ def copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_a_run_directory_has_one_owner(tmp_path, interrupted):
     out = copy_run(interrupted, tmp_path / "run")
     before = digest(out)
@@ -164,6 +166,7 @@ def test_a_run_directory_has_one_owner(tmp_path, interrupted):
     ("other_strategy", "was changed after the checkpoint was written (strategy.name: 'es' -> 'pso')"),
     ("bad_config", "config.toml"),
 ])
+@pytest.mark.slow
 def test_damaged_files_on_resume_are_one_line_and_untouched(tmp_path, interrupted, damage, fragment):
     out = copy_run(interrupted, tmp_path / "run")
     ckpt, metrics, config = out / CHECKPOINT, out / "metrics.csv", out / "config.toml"
@@ -186,6 +189,7 @@ def test_damaged_files_on_resume_are_one_line_and_untouched(tmp_path, interrupte
     assert digest(out) == before
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
@@ -205,6 +209,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_the_last_checkpoint(tmp_path)
         subprocess.run(["umount", str(mnt)], check=False)
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_how_to_resume_and_a_background_run_ignores_it(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "bioevo.tasks.train", "--preset", "randman-2", "--out", str(out),
@@ -225,6 +230,7 @@ def test_ctrl_c_says_how_to_resume_and_a_background_run_ignores_it(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+@pytest.mark.slow
 def test_every_individual_non_finite_stops_with_one_line_keeping_the_checkpoint(tmp_path):
     from bioevo.assemble import assemble
     from bioevo.config import resolve_config
@@ -255,6 +261,7 @@ def test_summary_is_valid_json_whatever_the_numbers(tmp_path):
     assert json_safe({"a": (1.0, float("-inf"))}) == {"a": [1.0, None]}
 
 
+@pytest.mark.slow
 def test_a_damaged_compile_cache_is_rebuilt(tmp_path):
     """A truncated binary in the cache: the next process rebuilds it and gets the same answer."""
     script = ("import numpy as np; from bioevo.model import load_model; from bioevo.genome import build_layout; "
@@ -296,6 +303,7 @@ def test_cache_manifest_notices_any_changed_file(tmp_path):
     assert not _intact(project)
 
 
+@pytest.mark.slow
 def test_memory_is_checked_before_anything_is_built(tmp_path):
     res = train_cli("--preset", "randman-2", "--out", str(tmp_path / "r"), "--set", "strategy.es.popsize=10000000")
     one_line(res, 2, "more than the")

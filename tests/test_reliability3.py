@@ -128,6 +128,7 @@ def test_mnist_class_only_in_test_and_single_training_class(tmp_path):
     assert "at least 2 classes" in _mnist_error(_mnist(tmp_path / "b", np.full(100, 3), np.full(30, 3)))
 
 
+@pytest.mark.slow
 def test_shd_all_zero_labels_on_the_command_line_is_exit_2_and_creates_nothing(tmp_path):
     (tmp_path / "data").mkdir()
     d = _shd(tmp_path / "data", train=np.zeros(40, np.uint8), test=np.zeros(20, np.uint8))
@@ -163,6 +164,7 @@ def test_compare_huge_seed_range_is_one_line_at_once(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_an_address_that_answers_but_is_not_a_scheduler_fails_within_the_timeout(monkeypatch):
     import socket
     import time
@@ -262,6 +264,7 @@ def test_a_live_start_and_a_folder_with_other_files_are_not_taken_over(tmp_path)
 
 @pytest.mark.parametrize("old, new, fragment", [("(I + I_app)", "(I + I_app + foo)", "could not be resolved"),
                                                 ("count_pre", "cnt_pre", "cnt_pre")])
+@pytest.mark.slow
 def test_a_model_brian2_cannot_build_is_one_line_without_brian2_warnings(tmp_path, old, new, fragment):
     model = _bad_model(tmp_path, old, new)
     one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(tmp_path / "run"), "--set", f'model.name="{model}"'),
@@ -270,6 +273,7 @@ def test_a_model_brian2_cannot_build_is_one_line_without_brian2_warnings(tmp_pat
 
 
 # ------------------------------------------------------------------ 4. file-system errors are one line
+@pytest.mark.slow
 def test_an_out_name_too_long_for_the_file_system(tmp_path):
     out = tmp_path / ("x" * 300)
     one_line(cli("bioevo.tasks.train", *SHORT, "--out", str(out)), 2, "File name too long")
@@ -296,6 +300,7 @@ def read_only_cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
+@pytest.mark.slow
 def test_a_read_only_out_folder_and_resume_on_a_read_only_file_system(tmp_path):
     (tmp_path / "ro").mkdir()
     one_line(read_only_cli(*SHORT, "--out", str(tmp_path / "ro")), 2, "Read-only file system")
@@ -307,6 +312,7 @@ def test_a_read_only_out_folder_and_resume_on_a_read_only_file_system(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == ["config.toml"]
 
 
+@pytest.mark.slow
 def test_bioevo_cache_at_a_file_or_a_read_only_place(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("")
     res = cli("bioevo.tasks.train", *SHORT, "--backend", "cpp", "--out", str(tmp_path / "run"),
@@ -352,6 +358,7 @@ def test_mnist_images_of_0x0_pixels(tmp_path):
     (["--set", "model.hidden=100000000"], "model.hidden=100000000 and popsize"),
     (["--set", "model.name=\"{hidden6}\"", "--set", "model.hidden=128"], "needs about"),
 ])
+@pytest.mark.slow
 def test_huge_sizes_are_refused_by_the_estimate_not_a_memory_error(tmp_path, args, fragment):
     model = _bad_model(tmp_path, 'size = "hidden"', 'size = "hidden ** 6"')
     args = [a.replace("{hidden6}", model) for a in args]
@@ -375,6 +382,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 def test_a_disk_full_before_the_first_checkpoint_does_not_promise_one(tmp_path):
     res = subprocess.run([sys.executable, "-c", DISK_FULL_AT_FIRST_CHECKPOINT, *SHORT, "--out", str(tmp_path / "run")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -404,6 +412,7 @@ def test_compare_resume_with_a_spec_of_the_wrong_shape(tmp_path, spec):
     assert [p.name for p in tmp_path.iterdir()] == ["compare_spec.json"]
 
 
+@pytest.mark.slow
 def test_clicks_rasters_larger_than_memory_are_refused_before_they_are_drawn(tmp_path):
     """A sibling of defect 8 that hostile3.py found: the clicks loader allocated first."""
     out = tmp_path / "run"
@@ -414,6 +423,7 @@ def test_clicks_rasters_larger_than_memory_are_refused_before_they_are_drawn(tmp
 
 
 @pytest.mark.parametrize("instead", ["--strategies", "--dask"])
+@pytest.mark.slow
 def test_bench_refuses_set_where_no_preset_is_timed(instead):
     """Found by hostile3.py: bench --strategies --set evolve.nope=1 ran the benchmark."""
     one_line(cli("bioevo.tasks.bench", instead, "--set", "evolve.nope=1", timeout=60), 2, "drop --set")

@@ -19,6 +19,7 @@ def finished_run(tmp_path_factory):
     return bioevo.run(cfg, run_dir=tmp_path_factory.mktemp("runs") / "s0", progress=False)
 
 
+@pytest.mark.slow
 def test_score_checkpoint_of_a_finished_run_is_its_summary(finished_run, capsys):
     [row] = score_checkpoint.main([str(finished_run.run_dir)])
     summary = finished_run.summary

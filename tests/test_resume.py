@@ -3,6 +3,8 @@ load.  (Kills at every point of a run and their resumes: tests/test_reliability.
 every strategy's state round trip and resume equality: the conformance suite.)"""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "bioevo.tasks.randman", *args]
 
 
+@pytest.mark.slow
 def test_resume_refuses_complete_or_foreign_dirs(tmp_path):
     res = subprocess.run(cli("--resume", str(tmp_path)), cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "not a run directory" in res.stderr

@@ -97,6 +97,7 @@ def test_runtime_matches_numpy_reference(runtime_result, reference):
     np.testing.assert_allclose(r.trace, trace, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_cpp_matches_runtime(cpp_result, runtime_result):
     c, r = cpp_result, runtime_result
     assert c.vmax.shape == r.vmax.shape and c.trace.shape == r.trace.shape
@@ -270,6 +271,7 @@ def test_model_without_readout_is_rejected(tmp_path):
 
 
 # ---------------------------------------------------------------- last: supersedes cpp_eval
+@pytest.mark.slow
 def test_second_cpp_evaluator_supersedes_first(model, case, cpp_eval, cpp_result):
     lay, _, params, raster = case
     second = PopulationEvaluator(model, lay.layer_sizes, P, B, T, backend="cpp",
@@ -284,6 +286,7 @@ def test_second_cpp_evaluator_supersedes_first(model, case, cpp_eval, cpp_result
 
 
 @pytest.mark.parametrize("backend", ["runtime", "cpp"])
+@pytest.mark.slow
 def test_parallel_samples_layout_matches_the_numpy_reference(backend, model, case, reference, runtime_result):
     """The GPU layout (the B samples side by side, one run of T steps) gives the
     readouts of the default layout; last in this file because a new cpp

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_tiny_digits_run_writes_a_complete_directory(tmp_path):
     out = tmp_path / "run"
     res = subprocess.run([sys.executable, "-m", "bioevo.tasks.train", "--preset", "digits", "--out", str(out),
@@ -31,6 +32,7 @@ def test_tiny_digits_run_writes_a_complete_directory(tmp_path):
     assert summary["n_parameters"] == 64 * 8 + 8 * 10  # 8x8 pixels -> 8 hidden -> 10 classes
 
 
+@pytest.mark.slow
 def test_readme_python_api_example_runs_as_written(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Python API", 1)[1]
@@ -43,6 +45,7 @@ def test_readme_python_api_example_runs_as_written(tmp_path, monkeypatch):
     assert 0 <= result.summary["test"]["accuracy"] <= 1 and len(result.history) == result.summary["generations"]
 
 
+@pytest.mark.slow
 def test_parallel_samples_train_like_sequential_ones(tmp_path):
     """evolve.samples = "parallel" (the GPU layout) changes where the samples sit
     in the network, not the run: the same losses, validations and test."""
@@ -65,6 +68,7 @@ def test_parallel_samples_train_like_sequential_ones(tmp_path):
 
 
 @pytest.mark.parametrize("preset, files", [("mnist", "train-images-idx3-ubyte"), ("shd", "shd_train.h5")])
+@pytest.mark.slow
 def test_missing_data_files_are_one_line_and_create_nothing(tmp_path, preset, files):
     out = tmp_path / "run"
     res = subprocess.run([sys.executable, "-m", "bioevo.tasks.train", "--preset", preset, "--out", str(out),
