@@ -11,7 +11,7 @@ import numpy as np
 from deap import base, tools
 from tqdm import tqdm
 
-from .checkpoint import LoopState, save_checkpoint
+from .checkpoint import CHECKPOINT, LoopState, save_checkpoint
 from .data.spikes import SpikeData
 from .errors import RunError
 from .rundir import MetricsLog
@@ -91,12 +91,15 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
             score = lambda genomes, b=batch: scorer.batch(genomes, b)  # noqa: E731
         else:
             score = lambda genomes, i=indices: population_scorer(genomes, i)  # noqa: E731
-        population = toolbox.generate()
-        losses, accs = score(np.asarray(population))
+        with np.errstate(over="ignore", invalid="ignore"):  # an extreme knob: non-finite losses are handled below
+            population = toolbox.generate()
+            losses, accs = score(np.asarray(population))
         if not np.isfinite(losses).any():
+            kept = (f"the last checkpoint (generation {loop.gen}) is kept"
+                    if run_dir is not None and (Path(run_dir) / CHECKPOINT).exists()
+                    else "no checkpoint had been written, so nothing is kept")
             raise RunError(f"every individual of generation {gen} has a non-finite loss: the network blows up or "
-                           "a knob is extreme (weight gains, time constants, fitness weights, strategy sigma); "
-                           f"the last checkpoint (generation {loop.gen}) is kept")
+                           f"a knob is extreme (weight gains, time constants, fitness weights, strategy sigma); {kept}")
         for ind, loss, acc in zip(population, losses, accs):
             ind.fitness.values = (float(loss),)
             ind.accuracy = float(acc)
@@ -106,7 +109,8 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
             extra.append(len(genomes))
             return score(genomes)
 
-        toolbox.update(population, evaluate=evaluate_extra)
+        with np.errstate(over="ignore", invalid="ignore"):
+            toolbox.update(population, evaluate=evaluate_extra)
         if (gen + 1) % per_epoch == 0:
             strategy.end_epoch()
         record = stats.compile(population)

@@ -427,3 +427,13 @@ def test_clicks_rasters_larger_than_memory_are_refused_before_they_are_drawn(tmp
 def test_bench_refuses_set_where_no_preset_is_timed(instead):
     """Found by hostile3.py: bench --strategies --set evolve.nope=1 ran the benchmark."""
     one_line(cli("bioevo.tasks.bench", instead, "--set", "evolve.nope=1", timeout=60), 2, "drop --set")
+
+
+def test_an_extreme_sigma_is_one_line_and_promises_no_checkpoint(tmp_path):
+    """Found by hostile3.py (cr-fm-nes sigma 1e308): numpy's overflow warnings leaked through Brian2's
+    logger (18 lines) and the error promised a checkpoint the first generation never wrote."""
+    out = tmp_path / "run"
+    res = cli("bioevo.tasks.train", "--backend", "runtime", "--quiet", "--set", "evolve.generations=1",
+              "--strategy", "cr-fm-nes", "--set", "strategy.cr-fm-nes.sigma=1e308", "--out", str(out), timeout=300)
+    line = one_line(res, 1, "every individual of generation 0 has a non-finite loss")
+    assert "no checkpoint had been written, so nothing is kept" in line and not out.exists()
