@@ -2,13 +2,13 @@
 :mod:`bioevo.tasks`, so a user learns one name and ``bioevo --help`` lists them all."""
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib
 import importlib.util
 import re
 from pathlib import Path
 
+from .cli import Parser
 from .tasks import COMMANDS
 
 
@@ -22,7 +22,7 @@ def describe(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bioevo", description="Gradient-free training of biophysical spiking networks (Brian2, DEAP).",
         epilog="'bioevo COMMAND --help' gives a command's options; 'python -m bioevo.tasks.COMMAND' is the same "
                "command.")

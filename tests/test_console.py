@@ -36,7 +36,12 @@ def test_arguments_reach_the_command(capsys):
 def test_unknown_command_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         console.main(["nope"])
-    assert exit_.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "invalid choice: 'nope'" in err[0], err
+    with pytest.raises(SystemExit) as exit_:
+        console.main([])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and "required: COMMAND" in err[0], err
 
 
 def test_every_task_module_is_a_command():
