@@ -8,6 +8,8 @@ that can be wrong with the request or the cluster is a one-line
 from __future__ import annotations
 
 import logging
+import re
+import socket
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -114,6 +116,15 @@ def _probe_scheduler(distributed, address: str) -> None:
         finally:
             comm.abort()
 
+    host_port = re.fullmatch(r"tcp://\[?([^\]]+?)\]?:(\d+)", address)
+    if host_port:  # a closed port is refused at once; Dask's connect would retry it until its timeout
+        try:
+            socket.create_connection((host_port.group(1), int(host_port.group(2))), timeout=CONNECT_TIMEOUT_S).close()
+        except ConnectionRefusedError:
+            raise refuse("no Dask scheduler reachable there (connection refused: nothing listens on that port)") \
+                from None
+        except OSError:
+            pass  # unknown host, unreachable network, timeout: Dask's own attempt says which
     with ThreadPoolExecutor(1) as pool:  # its own event loop, whether or not the caller runs one
         try:
             reply = pool.submit(asyncio.run, identity()).result()
