@@ -187,7 +187,7 @@ def presets(kind: str = "training") -> list[str]:
 def load_preset(name_or_path: str | Path, kind: str = "training") -> tuple[dict, str]:
     """The raw preset table and its display name; a preset of another command is refused."""
     try:
-        path = resources.resolve("presets", name_or_path, allowed=presets(kind))
+        path = resources.resolve("presets", name_or_path, allowed=lambda: presets(kind))
     except ValueError as err:
         raise ConfigError(str(err)) from None
     table = read_toml(path, "preset")

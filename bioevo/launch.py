@@ -20,17 +20,25 @@ from pathlib import Path
 PROG = "bioevo run"  # how the fresh process names itself in its one-line errors
 
 
+def next_step(run_dir: Path) -> str:
+    """What launching the run in ``run_dir`` does: "reuse" a finished run, "resume" one with a
+    checkpoint, or "start" (again)."""
+    if (run_dir / "summary.json").exists():
+        return "reuse"
+    return "resume" if (run_dir / "checkpoint.h5").exists() else "start"
+
+
 def train_in_fresh_process(cfg: dict, run_dir: str | Path, cwd: str | Path | None = None) -> tuple[int, str]:
     """Start, continue or reuse the run of ``cfg`` in ``run_dir`` (relative to ``cwd``, default
     here); (exit status as the train command's: 0 done, 1 failed, 2 bad input, 130 interrupted;
     one line: the test accuracy, or the error)."""
     run = Path(cwd or ".") / run_dir
-    if (run / "summary.json").exists():
+    step = next_step(run)
+    if step == "reuse":
         return 0, "finished before, reused"
-    resume = (run / "checkpoint.h5").exists()
-    if not resume and run.exists():
+    if step == "start" and run.exists():
         shutil.rmtree(run)  # stopped before its first checkpoint: nothing to keep
-    request = json.dumps({"config": cfg, "run_dir": str(run_dir), "resume": resume})
+    request = json.dumps({"config": cfg, "run_dir": str(run_dir), "resume": step == "resume"})
     res = subprocess.run([sys.executable, "-m", "bioevo.launch"], input=request, cwd=cwd, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = res.stderr if res.returncode else res.stdout
@@ -51,17 +59,15 @@ def _serve() -> dict:
     logging.getLogger("brian2").setLevel(logging.ERROR)
 
     def body() -> dict:
-        from .pipeline import resume, run
+        from .pipeline import resume, run, summary_line
 
         if request["resume"]:
             outcome = resume(request["run_dir"], progress=False)
         else:
             outcome = run(request["config"], request["run_dir"], progress=False)
-        s = outcome.summary
-        result.write(f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}) after "
-                     f"{s['generations']} generations, {s['wall_seconds']:.1f} s -> {outcome.run_dir}\n")
+        result.write(summary_line(outcome) + "\n")
         result.flush()
-        return s
+        return outcome.summary
 
     return run_command(PROG, body)
 

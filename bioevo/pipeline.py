@@ -54,6 +54,16 @@ class RunResult:
         return cls(out, summary, genome, layout, MetricsLog.read(out / "metrics.csv", generations))
 
 
+def summary_line(result: RunResult) -> str:
+    """The line a finished run is reported by: test and validation accuracy (and the ideal
+    observer's where the data kind has one), generations, wall time, where it is."""
+    s = result.summary
+    ideal = s.get("data_info", {}).get("ideal_observer_accuracy", {}).get("test")
+    beside = "" if ideal is None else f"; the ideal observer's {ideal:.4f}"
+    return (f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}{beside}) after "
+            f"{s['generations']} generations, {s['wall_seconds']:.1f} s -> {result.run_dir}")
+
+
 def load_config(preset: str | Path = "randman-2", overrides: list[str] | tuple[str, ...] = (), *,
                 seed: int | None = None, backend: str | None = None, strategy: str | None = None) -> dict:
     """A shipped preset name or a TOML path, ``KEY=VALUE`` overrides as on the

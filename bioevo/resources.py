@@ -4,6 +4,7 @@ same folders mapped into ``bioevo.model_files`` / ``bioevo.presets``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 _PACKAGE = Path(__file__).resolve().parent
 _SOURCE_ROOT = _PACKAGE.parent
@@ -26,10 +27,10 @@ def available(kind: str) -> list[str]:
 
 
 def resolve(kind: str, name_or_path: str | Path, key: str | None = None,
-            allowed: list[str] | None = None) -> Path:
+            allowed: Callable[[], list[str]] | None = None) -> Path:
     """A shipped name ('lif', 'randman-2') or a path to the user's own TOML file.  An unknown name's
-    error calls it ``key`` (default: the kind, e.g. "model") and offers ``allowed`` (default: every
-    shipped name of the kind)."""
+    error calls it ``key`` (default: the kind, e.g. "model") and offers the names ``allowed()``
+    returns (default: every shipped name of the kind; only called for that error)."""
     path = Path(name_or_path)
     if path.suffix != ".toml" and not path.is_file():
         # a shipped name, even where the working directory holds a folder of that name (data/shd)
@@ -38,7 +39,7 @@ def resolve(kind: str, name_or_path: str | Path, key: str | None = None,
             return shipped
         if path.is_dir():
             raise ValueError(f"{kind[:-1]} '{path}' is a directory, not a TOML file")
-        names = available(kind) if allowed is None else allowed
+        names = available(kind) if allowed is None else allowed()
         raise ValueError(f"unknown {key or kind[:-1]} '{name_or_path}'; allowed: {', '.join(names)} "
                          "or a path to a .toml file")
     if path.is_dir():

@@ -76,7 +76,7 @@ def _check_study(raw: dict) -> None:
 
 def load_study(name: str) -> dict:
     try:
-        path = resources.resolve("presets", name, allowed=presets("study"))
+        path = resources.resolve("presets", name, allowed=lambda: presets("study"))
     except ValueError as err:
         raise ConfigError(str(err)) from None
     raw = read_toml(path, "preset").get("study")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..launch import train_in_fresh_process
+from ..launch import next_step, train_in_fresh_process
 
 
 @dataclass
@@ -26,11 +26,9 @@ def _run(job: Job, stop: threading.Event) -> str | None:
     After an interrupt (Ctrl-C reaches every child) no new job starts."""
     if stop.is_set():
         return "not started (interrupted)"
-    if (job.run_dir / "summary.json").exists():
-        print(f"[{job.label}] finished before, reused", flush=True)
-        return None
-    step = "resume" if (job.run_dir / "checkpoint.h5").exists() else "start"
-    print(f"[{job.label}] {step}: {job.run_dir}", flush=True)
+    step = next_step(job.run_dir)
+    if step != "reuse":
+        print(f"[{job.label}] {step}: {job.run_dir}", flush=True)
     code, line = train_in_fresh_process(job.config, job.run_dir)
     if code in (130, -signal.SIGINT):
         stop.set()

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None, prog: str = PROG, default_preset: str = 
     logging.getLogger("brian2").setLevel(logging.ERROR)
 
     def body() -> dict:
-        from ..pipeline import load_config, resume, run
+        from ..pipeline import load_config, resume, run, summary_line
 
         progress = False if args.quiet else None
         if args.resume is not None:
@@ -50,12 +50,8 @@ def main(argv: list[str] | None = None, prog: str = PROG, default_preset: str = 
             cfg = load_config(args.preset or default_preset, args.overrides, seed=args.seed, backend=args.backend,
                               strategy=args.strategy)
             result = run(cfg, args.out, progress=progress, dask_workers=args.workers, scheduler=args.scheduler)
-        s = result.summary
-        ideal = s.get("data_info", {}).get("ideal_observer_accuracy", {}).get("test")
-        beside = "" if ideal is None else f"; the ideal observer's {ideal:.4f}"
-        print(f"test accuracy {s['test']['accuracy']:.4f} (val {s['val']['accuracy']:.4f}{beside}) after "
-              f"{s['generations']} generations, {s['wall_seconds']:.1f} s -> {result.run_dir}")
-        return s
+        print(summary_line(result))
+        return result.summary
 
     return run_command(prog, body)
 
