@@ -3,9 +3,12 @@ run that cannot go on, 130 for Ctrl-C), and Ctrl-C that interrupts at once."""
 from __future__ import annotations
 
 import argparse
+import importlib.abc
+import importlib.util
 import signal
 import sys
 from contextlib import ExitStack, contextmanager
+from types import ModuleType
 from typing import Callable, Iterator, NoReturn, TypeVar
 
 from .cluster.connect import cluster_client
@@ -73,9 +76,16 @@ def restore_sigint() -> None:
     Brian2's SIGINT handler (installed on import): it turns Ctrl-C during
     a simulation into a silent early stop, and crashes with a TypeError when the
     process started with SIGINT ignored (a background job).  The handler the
-    process started with is put back."""
-    import brian2
+    process started with is put back.  Brian2 takes about 2 s to import, so a
+    command that fails before it simulates (bad input) does not import it: the
+    fix is applied the moment anything imports Brian2."""
+    if "brian2" in sys.modules:
+        _tame_brian2(sys.modules["brian2"])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("brian2", _tame_brian2))
 
+
+def _tame_brian2(brian2: ModuleType) -> None:
     # bioevo builds Brian objects it may drop unrun (a check build, a network built before a refused
     # --out); Brian2 would log a warning of several lines for each at exit, after bioevo's one-line error
     from brian2.utils.logger import BrianLogger
@@ -84,6 +94,30 @@ def restore_sigint() -> None:
     handler = getattr(brian2, "_int_handler", None)
     if handler is not None and signal.getsignal(signal.SIGINT) is handler:
         signal.signal(signal.SIGINT, handler.previous_handler)
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then(module)`` once, right after the module ``name`` is first imported
+    (the standard library has no post-import hook)."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path=None, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once, and no recursion into this finder below
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        load, then = spec.loader.exec_module, self.then
+
+        def exec_module(module: ModuleType) -> None:
+            load(module)
+            then(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def run_command(prog: str, body: Callable[[], T]) -> T:

@@ -3,6 +3,7 @@ loss, and what the simulation must record for them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,7 +13,9 @@ from .data.spikes import SpikeData
 from .genome import GenomeLayout
 from .model import ModelSpec
 from .readout_stats import ALWAYS_TRACKED, TRACKED_STATS, optional_stats
-from .sim.evaluator import PopulationEvaluator, Readouts
+
+if TYPE_CHECKING:  # imported where an evaluator is built: Brian2 takes ~2 s to import, a bad config fails before
+    from .sim.evaluator import PopulationEvaluator, Readouts
 
 
 @dataclass
@@ -149,6 +152,8 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
     """The evaluator holds ``population`` individuals (the strategy's popsize);
     larger requests are evaluated in chunks.  ``binaries``: copies of the
     compiled binary run at once (the evaluator's ``workers``; default: its own)."""
+    from .sim.evaluator import PopulationEvaluator
+
     f = cfg["fitness"]
     trace, spikes, stats = recording_needs(f)
     evaluator = PopulationEvaluator(model, layout.layer_sizes, population,

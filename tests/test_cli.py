@@ -134,3 +134,24 @@ def test_shipped_preset_name_wins_over_a_folder_of_that_name(tmp_path, monkeypat
         resolve_config("./shd")
     with pytest.raises(ConfigError, match="unknown preset 'nope'"):
         resolve_config("nope")
+
+
+# A bad config is refused before Brian2 (about 2 s to import) is loaded; when a command does import
+# it, its SIGINT handler is undone at once (a run started with SIGINT ignored must not crash on it).
+LAZY_BRIAN2 = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+from bioevo.tasks.train import main
+try:
+    main(["--preset", "randman-2", "--set", 'model.name="nope"'])
+except SystemExit as exit:
+    print(exit.code, "brian2" in sys.modules)
+import brian2
+print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+"""
+
+
+def test_a_bad_config_fails_before_brian2_is_imported_and_brian2_sigint_is_undone_when_it_is():
+    res = subprocess.run([sys.executable, "-c", LAZY_BRIAN2], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.stdout.split() == ["2", "False", "True"], res.stderr
+    assert res.stderr.count("\n") == 1 and "unknown model.name 'nope'" in res.stderr

@@ -54,4 +54,4 @@ def test_readme_is_short_and_keeps_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= 200
     assert "```bash\npip install . && python -m bioevo.tasks.train\n```" in readme
-    assert "```bash\npip install \".[dev]\" && python -m pytest -q\n```" in readme
+    assert "```bash\npip install \".[dev]\" && python -m pytest -q -n auto\n```" in readme
