@@ -12,6 +12,6 @@ class ImportBrian2(WorkerPlugin):
     name = "bioevo-import-brian2"
 
     def setup(self, worker) -> None:
-        from .. import scoring  # noqa: F401 - imports brian2
+        from ..sim import evaluator  # noqa: F401 - imports brian2
 
         logging.getLogger("brian2").setLevel(logging.ERROR)
