@@ -19,10 +19,14 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     runs = {}
-    for f in sorted(HERE.glob("*/bptt-s*/baselines.json")):
-        preset, seed = f.parent.parent.name, int(f.parent.name.split("-s")[1])
-        for c in json.loads(f.read_text())["methods"]["bptt"]["candidates"]:
-            runs.setdefault(preset, {}).setdefault(c["lr"], []).append((seed, c))
+    for f in sorted(HERE.glob("*/bptt-*s*/baselines.json")):
+        variant, seed = f.parent.name.rsplit("-s", 1)
+        preset = f.parent.parent.name + ("" if variant == "bptt" else f" ({variant[5:]})")
+        candidates = json.loads(f.read_text())["methods"]["bptt"]["candidates"]
+        if not any(g is not None for c in candidates for g in c["grad_norm"]):
+            continue  # diverged at the first step: no finite norm to draw (README: ml-clicks)
+        for c in candidates:
+            runs.setdefault(preset, {}).setdefault(c["lr"], []).append((int(seed), c))
     presets = sorted(runs)
     lrs = sorted({lr for p in runs.values() for lr in p})
     fig, axes = plt.subplots(len(presets), len(lrs), figsize=(3.2 * len(lrs), 2.6 * len(presets)),
@@ -31,7 +35,7 @@ def main() -> None:
         for j, lr in enumerate(lrs):
             ax = axes[i][j]
             for seed, c in runs[preset].get(lr, []):
-                g = np.asarray(c["grad_norm"], float)
+                g = np.array([np.nan if v is None else v for v in c["grad_norm"]], float)
                 g = np.where(np.isfinite(g) & (g > 0), g, np.nan)
                 line, = ax.semilogy(g, lw=0.6, label=f"seed {seed}")
                 if c["diverged"]:

@@ -26,7 +26,7 @@ def rows() -> list[str]:
             out.append(f"| `{preset_dir.name}` | ES | {s['seed']} | {100 * s['test']['accuracy']:.1f}% | "
                        f"{'' if d is None else format(100 * d['accuracy_ties_below_tol'], '.1f') + '%'} | "
                        f"{s['wall_seconds']:.0f} | | | |")
-        for run in sorted(preset_dir.glob("bptt-s*"), key=lambda p: int(p.name.split("-s")[1].split("-")[0])):
+        for run in sorted(preset_dir.glob("bptt-s*"), key=lambda p: (p.name.rsplit("-s", 1)[0], int(p.name.rsplit("-s", 1)[1]))):
             b, d = _load(run / "baselines.json"), _load(run / "decisive.json")
             if b is None:
                 continue
