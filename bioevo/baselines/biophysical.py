@@ -1,5 +1,12 @@
 """Backpropagation through time in the biophysical networks' own equations
-(``hh``, ``morris_lecar``, ``morris_lecar_class2``, ``morris_lecar_recurrent``).
+(``hh``, ``morris_lecar``, ``morris_lecar_class2``, ``morris_lecar_recurrent``),
+and in the E/I ``competition`` circuit's (:func:`simulate_circuit`: several LIF
+layers with resets, sparse, shared and fixed synapse groups).
+
+Scoring window: with ``fitness.last_steps`` = N the loss reads the max of the
+readout trace's last N samples, sampled as Brian2's trace monitor does (once per
+input step, at the end of its first integration step); without, the max over
+every integration step.
 
 The forward pass is the model file itself, run in JAX (float64): each layer's
 hand-written ``step`` code is evaluated line by line, in the file's order and
@@ -78,6 +85,7 @@ class Network:
     threshold: tuple[str, float]  # hidden layer: (variable, theta) of "variable > theta"
     synapses: tuple[Synapse, ...]
     n_sub: int  # integration steps per input step
+    window: int = 0  # fitness.last_steps: score the max of the readout trace's last N samples (0: every step)
 
 
 _ON_PRE = re.compile(r"^(\w+)_post\s*\+=\s*w(?:\s*\*\s*(\w+)_post)?(?:\s*\*\s*count_pre)?$")
@@ -147,21 +155,189 @@ def parse_network(model: ModelSpec) -> Network:
                    int(round(n_sub)))
 
 
-def check_supported(cfg: dict, layout: GenomeLayout) -> Network:
+def check_supported(cfg: dict, layout: GenomeLayout) -> "Network | Circuit":
+    from dataclasses import replace
+
     from ..model import load_model
 
-    net = parse_network(load_model(cfg["model"]["name"]))
+    model = load_model(cfg["model"]["name"])
+    net = parse_circuit(model) if model.name in CIRCUITS else parse_network(model)
     if cfg["fitness"]["readout"] != "max" or cfg["fitness"]["loss"] not in LOSSES:
         raise ConfigError(f"method bptt scores fitness.readout 'max' with fitness.loss {', '.join(LOSSES)}, got "
                           f"'{cfg['fitness']['readout']}' / '{cfg['fitness']['loss']}'")
-    if cfg["fitness"].get("last_steps", 0) or cfg["fitness"].get("l2", 0) or cfg["fitness"].get("smoothness", 0):
-        raise ConfigError("method bptt: fitness.last_steps, l2 and smoothness must be 0")
+    if cfg["fitness"].get("l2", 0) or cfg["fitness"].get("smoothness", 0):
+        raise ConfigError("method bptt: fitness.l2 and smoothness must be 0")
+    net = replace(net, window=int(cfg["fitness"].get("last_steps", 0)))
+    if isinstance(net, Circuit):
+        return net
     for seg in layout.segments:
         if seg.kind != "weight":
             continue
         if seg.shape != (layout.layer_sizes[snn.source_layer(seg)], layout.layer_sizes[snn.target_layer(seg)]):
             raise ConfigError(f"method bptt needs dense weight matrices, segment {seg.name} has shape {seg.shape}")
     return net
+
+
+# ----------------------------------------------------------------- circuits of LIF layers with resets
+#: models read as a circuit: several spiking layers with a reset, sparse / shared / fixed synapse groups
+CIRCUITS = ("competition",)
+
+_CIRCUIT_ON_PRE = re.compile(r"^(\w+)_post\s*\+=\s*(abs\(w\)|w)(\s*\*\s*count_pre)?$")
+_NAMED_THRESHOLD = re.compile(r"^\s*(\w+)\s*>\s*(\w+)\s*$")
+_RESET = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*$")
+
+
+@dataclass(frozen=True)
+class CircuitSynapse:
+    name: str
+    source: str
+    target: str
+    variable: str  # the target's variable that receives w (or |w|)
+    weights: str  # matrix | shared | fixed
+    absolute: bool  # on_pre adds abs(w): the pathway's sign is fixed
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """What the JAX forward needs from a model of several spiking layers (the
+    competition circuit): every layer's step code, its threshold ``v > theta``
+    (theta a parameter or a number) and reset ``v = value``, no refractoriness,
+    one integration step per input step."""
+
+    model: ModelSpec
+    steps: dict[str, list[tuple[str, object]]]
+    states: dict[str, tuple[str, ...]]
+    resets: dict[str, dict[str, float]]  # sample_reset
+    spiking: dict[str, tuple[str, str, tuple[str, float]]]  # layer -> (variable, theta, (reset variable, value))
+    synapses: tuple[CircuitSynapse, ...]
+    n_sub: int = 1
+    window: int = 0
+
+
+def parse_circuit(model: ModelSpec) -> Circuit:
+    """Read a circuit model file (:data:`CIRCUITS`); refuse what the forward would not
+    reproduce exactly (one line naming it)."""
+    if model.name not in CIRCUITS:
+        raise ConfigError(f"method bptt reads model.name {', '.join(CIRCUITS)} as a circuit, got '{model.name}'")
+    if abs(model.step_ms - model.dt) > 1e-12:
+        raise ConfigError("method bptt: a circuit integrates one step per input step")
+    steps, states, resets, spiking = {}, {}, {}, {}
+    for name, layer in model.layers.items():
+        if layer.method != "euler" and not layer.step.strip():
+            raise ConfigError(f"method bptt: layer {name} is integrated by Brian2 ({layer.method}), not a step")
+        if layer.refractory:
+            raise ConfigError(f"method bptt: layer {name}'s refractoriness is not implemented for circuits")
+        steps[name] = [(n, compile(e, f"<{model.name}.{name}.step>", "eval"))
+                       for n, e in _assignments(layer.step, f"layers.{name}.step")]
+        states[name] = _states(layer.equations)
+        resets[name] = {n: float(e) for n, e in _assignments(layer.sample_reset, f"layers.{name}.sample_reset")}
+        if set(resets[name]) != set(states[name]):
+            raise ConfigError(f"method bptt: layers.{name}.sample_reset must set every state variable")
+        if layer.threshold:
+            th, rs = _NAMED_THRESHOLD.match(layer.threshold), _RESET.match(layer.reset or "")
+            if not th or not rs or rs.group(1) != th.group(1):
+                raise ConfigError(f"method bptt: layer {name} needs a threshold 'v > theta' and a reset 'v = value', "
+                                  f"got {layer.threshold!r} / {layer.reset!r}")
+            spiking[name] = (th.group(1), th.group(2), (rs.group(1), float(rs.group(2))))
+        elif layer.reset:
+            raise ConfigError(f"method bptt: layer {name} has a reset without a threshold")
+    if model.readout_layer in spiking:
+        raise ConfigError("method bptt: the readout layer must not spike")
+    synapses = []
+    for syn in model.synapses.values():
+        m = _CIRCUIT_ON_PRE.match(syn.on_pre.strip())
+        if (not m or syn.delay or (syn.source == "input") != bool(m.group(3))
+                or (syn.source != "input" and syn.source not in spiking) or syn.weights not in ("matrix", "shared", "fixed")):
+            raise ConfigError(f"method bptt: synapses {syn.name} ({syn.on_pre!r}) are not an undelayed "
+                              "'X_post += w' or 'X_post += abs(w)' it implements")
+        synapses.append(CircuitSynapse(syn.name, syn.source, syn.target, m.group(1), syn.weights,
+                                       m.group(2) == "abs(w)"))
+    return Circuit(model, steps, states, resets, spiking, tuple(synapses))
+
+
+def _circuit_matrices(net: Circuit, layout: GenomeLayout, weights: dict, dtype) -> dict[str, jnp.ndarray]:
+    """Every synapse group as a dense (n_pre, n_post) matrix of what one presynaptic spike adds."""
+    sizes = layout.layer_sizes
+    namespace = net.model.namespace(sizes)
+    out = {}
+    for s in net.synapses:
+        spec = net.model.synapses[s.name]
+        n_pre, n_post = sizes[s.source], sizes[s.target]
+        if spec.weights == "matrix" and not spec.condition:
+            w = weights[s.name].astype(dtype).reshape(n_pre, n_post)
+            out[s.name] = jnp.abs(w) if s.absolute else w
+            continue
+        pre, post = spec.pairs(n_pre, n_post, namespace)  # the genome's order of a condition's synapses
+        if spec.weights == "fixed":
+            values = jnp.full(len(pre), float(spec.value), dtype)
+        elif spec.weights == "shared":
+            values = jnp.broadcast_to(weights[s.name].astype(dtype).reshape(-1)[0], (len(pre),))
+        else:
+            values = weights[s.name].astype(dtype).reshape(-1)
+        if s.absolute:
+            values = jnp.abs(values)
+        out[s.name] = jnp.zeros((n_pre, n_post), dtype).at[np.asarray(pre), np.asarray(post)].add(values)
+    return out
+
+
+def simulate_circuit(net: Circuit, layout: GenomeLayout, params: dict, x: jnp.ndarray, slope: float = 10.0,
+                     checkpoint: bool = True) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """A batch ``x`` (B, T, M) of input counts through the circuit; returns (readout
+    maxima (B, O): over every step, or over the last ``net.window`` steps, spike counts
+    of the first spiking layer, the one the inputs drive (B, N)).  Brian2's schedule,
+    per step: every layer's step code; the readout's running max; thresholds
+    ``v > theta`` (surrogate derivative with ``slope`` per unit of |theta - reset|, theta
+    at its model-file value); synapses (input counts, this step's spikes); resets
+    (kept out of the gradient, as in the LIF twin); the trace sample (when 'end')."""
+    model = net.model
+    dtype = x.dtype
+    weights, values = layer_values(net, layout, params)
+    matrices = _circuit_matrices(net, layout, weights, dtype)
+    sizes = layout.layer_sizes
+    B = x.shape[0]
+    fns = _functions(dtype)
+    constants = {"dt": model.dt * 1e-3, "ms": 1e-3}
+    readout, readout_var = model.readout_layer, model.readout_variable
+    slopes = {}
+    for layer, (var, theta, (_, reset)) in net.spiking.items():
+        ref = model.layers[layer].parameters[theta].value if theta in model.layers[layer].parameters else float(theta)
+        slopes[layer] = slope / abs(ref - reset)
+    first = next(s.target for s in net.synapses if s.source == "input")
+
+    def threshold_of(layer: str):
+        theta = net.spiking[layer][1]
+        return values[layer][theta].astype(dtype) if theta in values[layer] else float(theta)
+
+    def run_step(layer: str, state: dict) -> dict:
+        ns = {**fns, **constants, **values[layer], **state}
+        for name, code in net.steps[layer]:
+            ns[name] = eval(code, ns)  # noqa: S307 - the model file's own step code
+        return {k: ns[k] for k in net.states[layer]}
+
+    def step(carry, x_n):
+        state, vmax, counts = carry
+        state = {layer: run_step(layer, st) for layer, st in state.items()}
+        vmax = jnp.maximum(vmax, state[readout][readout_var])
+        spikes = {layer: crossing(state[layer][var] - threshold_of(layer), slopes[layer])
+                  for layer, (var, _, _) in net.spiking.items()}
+        state = {layer: dict(st) for layer, st in state.items()}
+        for s in net.synapses:
+            pre = x_n if s.source == "input" else spikes[s.source]
+            state[s.target][s.variable] = state[s.target][s.variable] + pre @ matrices[s.name]
+        for layer, (_, _, (rvar, rvalue)) in net.spiking.items():
+            fired = jax.lax.stop_gradient(spikes[layer])
+            state[layer][rvar] = state[layer][rvar] * (1 - fired) + rvalue * fired
+        counts = counts + jax.lax.stop_gradient(spikes[first])
+        return (state, vmax, counts), state[readout][readout_var]
+
+    body = jax.checkpoint(step) if checkpoint else step
+    state0 = {layer: {k: jnp.full((B, sizes[layer]), v, dtype) for k, v in net.resets[layer].items()}
+              for layer in model.layers}
+    carry = (state0, jnp.full((B, sizes[readout]), -jnp.inf, dtype), jnp.zeros((B, sizes[first]), dtype))
+    (_, vmax, counts), trace = jax.lax.scan(body, carry, jnp.swapaxes(x, 0, 1))
+    if net.window:
+        vmax = jnp.max(trace[-net.window:], axis=0)
+    return vmax, counts
 
 
 # ----------------------------------------------------------------- the forward pass
@@ -208,6 +384,8 @@ def simulate(net: Network, layout: GenomeLayout, params: dict, x: jnp.ndarray, s
     (genome segments).  Returns (max over every integration step of the readout
     variable (B, O), hidden spike counts (B, H)); ``slope`` is relative to
     |theta - v_rest| (module docstring)."""
+    if isinstance(net, Circuit):
+        return simulate_circuit(net, layout, params, x, slope, checkpoint)
     model = net.model
     dtype = x.dtype
     weights, values = layer_values(net, layout, params)
@@ -254,16 +432,21 @@ def simulate(net: Network, layout: GenomeLayout, params: dict, x: jnp.ndarray, s
     def input_step(carry, x_n):
         kicks = tuple(x_n @ w_of[s.name] for s in inputs)
         carry = substep(carry, kicks)  # the input spikes arrive in the first integration step only
+        # the readout trace is sampled once per input step, at the end of its first integration step
+        # (Brian2's StateMonitor with dt = input_dt, when 'end'), which is what fitness.last_steps windows
+        sample = carry[1][readout_var]
         zero = tuple(jnp.zeros_like(k) for k in kicks)
         carry, _ = jax.lax.scan(lambda c, _: (substep(c, zero), None), carry, None, length=net.n_sub - 1)
-        return carry, None
+        return carry, sample
 
     body = jax.checkpoint(input_step) if checkpoint else input_step
     hid0 = {k: jnp.full((B, sizes["hidden"]), v, dtype) for k, v in net.resets["hidden"].items()}
     out0 = {k: jnp.full((B, sizes["readout"]), v, dtype) for k, v in net.resets["readout"].items()}
     carry = (hid0, out0, jnp.ones((B, sizes["hidden"]), dtype), jnp.full((B, sizes["readout"]), -jnp.inf, dtype),
              jnp.zeros((B, sizes["hidden"]), dtype))
-    (hid, out, _, vmax, counts), _ = jax.lax.scan(body, carry, jnp.swapaxes(x, 0, 1))
+    (hid, out, _, vmax, counts), trace = jax.lax.scan(body, carry, jnp.swapaxes(x, 0, 1))
+    if net.window:  # fitness.last_steps: the max of the trace's last samples
+        vmax = jnp.max(trace[-net.window:], axis=0)
     return vmax, counts
 
 
@@ -382,7 +565,22 @@ def run(cfg: dict, settings: dict, splits: dict, network, report: Callable[[str]
     keep = ("lr", "val_accuracy", "val_loss", "best_epoch", "epochs", "steps", "diverged", "divergence", "out_of_time",
             "wall_seconds", "grad_norm_range", "grad_norm", "train_loss", "history")
     layout = network.layout
-    readout_rest = rest_potential(net)
+    window = (f"max of the readout trace's last {net.window} samples" if net.window else "max over time")
+    if isinstance(net, Circuit):
+        shape = " -> ".join(f"{layout.layer_sizes[n]} {n}" for n in ("input", *net.model.layers))
+        what = (f"{cfg['model']['name']} (the model file's step code in JAX, float64, dt {net.model.dt:g} ms, "
+                f"Brian2's schedule): {shape}, {window}; BPTT, exact gradient between spikes, fast-sigmoid "
+                f"surrogate for each crossing of {', '.join(f'{n}.{v} > {t}' for n, (v, t, _) in net.spiking.items())} "
+                f"(slope {s['surrogate_slope']:g} / |theta - reset|), resets kept out of the gradient")
+    else:
+        readout_rest = rest_potential(net)
+        what = (f"{cfg['model']['name']} (the model file's step code in JAX, float64, dt {net.model.dt:g} ms, "
+                f"{net.n_sub} integration steps per input step, Brian2's schedule): "
+                f"{layout.layer_sizes['input']} inputs -> {layout.layer_sizes['hidden']} hidden -> "
+                f"{layout.layer_sizes['readout']} leaky readouts, {window}; BPTT, exact gradient of the continuous "
+                f"dynamics, fast-sigmoid surrogate for the crossing of {net.threshold[0]} > {net.threshold[1]:g} "
+                f"(slope {s['surrogate_slope']:g} / |theta - v_rest| = "
+                f"{s['surrogate_slope'] / abs(net.threshold[1] - readout_rest):.3g} per mV)")
     return {
         "test_accuracy": test_acc, "test_loss": test_loss, "val_accuracy": chosen["val_accuracy"],
         "val_loss": chosen["val_loss"], "wall_seconds": wall, "n_parameters": layout.size,
@@ -392,14 +590,7 @@ def run(cfg: dict, settings: dict, splits: dict, network, report: Callable[[str]
         "candidates": [{k: c[k] for k in keep} for c in candidates],
         "history": chosen["history"], "genome": snn.to_genome(layout, chosen["best"]["params"]).tolist(),
         "architecture": (
-            f"{cfg['model']['name']} (the model file's step code in JAX, float64, dt {net.model.dt:g} ms, "
-            f"{net.n_sub} integration steps per input step, Brian2's schedule): "
-            f"{layout.layer_sizes['input']} inputs -> {layout.layer_sizes['hidden']} hidden -> "
-            f"{layout.layer_sizes['readout']} leaky readouts, max over time; BPTT, exact gradient of the continuous "
-            f"dynamics, fast-sigmoid surrogate for the crossing of {net.threshold[0]} > {net.threshold[1]:g} "
-            f"(slope {s['surrogate_slope']:g} / |theta - v_rest| = "
-            f"{s['surrogate_slope'] / abs(net.threshold[1] - readout_rest):.3g} per mV); Adam, lr grid "
-            f"{lrs} chosen on validation, clip {'off' if not s['clip'] else format(s['clip'], 'g')}; trains the "
-            f"genome's segments ({', '.join(g.name for g in layout.segments)}) from the evolution strategy's "
-            "initial genome"),
+            f"{what}; Adam, lr grid {lrs} chosen on validation, clip "
+            f"{'off' if not s['clip'] else format(s['clip'], 'g')}; trains the genome's segments "
+            f"({', '.join(g.name for g in layout.segments)}) from the evolution strategy's initial genome"),
     }
