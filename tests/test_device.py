@@ -235,3 +235,34 @@ def test_a_build_made_by_bioevo_installed_elsewhere_is_not_reused(tmp_path):
     after = subprocess.run(run, env=env, capture_output=True, text=True, check=True)
     assert "No rule to make target" not in after.stderr, after.stderr
     assert after.stdout == before.stdout
+
+
+# Brian2 names a new object name_1 while an older one called name lives; code object names are part
+# of the build key, so a process that had built other evaluators used to compile its own copy.
+SAME_PROJECT_WHATEVER_CAME_BEFORE = """
+import sys, numpy as np
+from bioevo.model import load_model
+from bioevo.genome import build_layout
+from bioevo.sim.evaluator import PopulationEvaluator
+m = load_model("lif"); lay = build_layout(m, {"inputs": 3, "hidden": 4, "classes": 2}, {})
+older = []
+if sys.argv[1] == "after_others":  # a live runtime evaluator and a superseded cpp one of another shape
+    older = [PopulationEvaluator(m, lay.layer_sizes, 2, 2, 5, backend="runtime"),
+             PopulationEvaluator(m, lay.layer_sizes, 2, 3, 5)]
+ev = PopulationEvaluator(m, lay.layer_sizes, 2, 2, 5)
+r = ev.evaluate(lay.decode(np.ones((2, lay.size))), np.ones((2, 5, 3), bool))
+print(ev.project_dir, repr(r.vmax.tolist()))
+"""
+
+
+def test_an_evaluator_built_after_others_reuses_the_project_a_fresh_process_builds():
+    import subprocess
+    import sys
+
+    def run(case: str) -> str:
+        res = subprocess.run([sys.executable, "-c", SAME_PROJECT_WHATEVER_CAME_BEFORE, case], capture_output=True,
+                             text=True, timeout=600)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    assert run("after_others") == run("first")

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import weakref
 from contextlib import contextmanager, nullcontext
@@ -149,7 +150,7 @@ class PopulationEvaluator:
         spec = {"model": asdict(self.model) | {"source": ""}, "sizes": self.layer_sizes, "P": self._per_worker,
                 "B": self.batch, "T": self.n_steps, "trace": self.record_trace, "spikes": self.record_spikes,
                 "brian2": b2.__version__, "format": _BUILD_FORMAT,
-                "code_objects": sorted(b2.get_device().code_objects)}  # get _1 suffixes while older Brian objects live
+                "code_objects": sorted(b2.get_device().code_objects)}  # as a fresh process names them
         if self.readout_stats:  # only then, so that the default network keeps its cached build
             # with their declarations: an edited or new statistic gets a build of its own
             spec["stats"] = {name: asdict(TRACKED_STATS[name]) | {"of_trace": ""} for name in self.readout_stats}
@@ -208,7 +209,7 @@ class PopulationEvaluator:
         float_dtype = b2.prefs.core.default_float_dtype
         b2.prefs.core.default_float_dtype = np.dtype(self.precision).type
         try:
-            with settings as self._capability:
+            with settings as self._capability, _names_as_in_a_fresh_process():
                 self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
                                          self.record_trace, self.record_spikes, self.readout_stats,
                                          on_defaultclock=kind == "cuda", parallel_samples=self.parallel_samples,
@@ -521,6 +522,34 @@ def _intact(project: Path) -> bool:
     except (OSError, ValueError):
         return False
     return (project / "main").is_file() and _manifest(project) == recorded
+
+
+@contextmanager
+def _names_as_in_a_fresh_process():
+    """Brian2 names a new object ``name_1`` when a live one (of an older evaluator of any backend
+    in this process) is called ``name``; the code objects' names are part of the build key, so a
+    process that had built anything else compiled its own copy of a cached project.  Here names
+    are made unique only among the objects created inside the block, as a fresh process would."""
+    from brian2.core import names
+
+    brian_device = sys.modules["brian2.devices.device"]  # the module (brian2.devices.device is the device)
+
+    older = [ref() for ref in names.Nameable.__instances__()]  # kept alive: their ids stay theirs
+    older_ids = {id(obj) for obj in older if obj is not None}
+    original = names.find_name
+
+    def find_name(name: str, taken=None) -> str:
+        if taken is None and name.endswith("*"):
+            taken = {obj().name for obj in names.Nameable.__instances__()
+                     if obj() is not None and id(obj()) not in older_ids and hasattr(obj(), "name")}
+        return original(name, taken)
+
+    names.find_name = brian_device.find_name = find_name
+    try:
+        yield
+    finally:
+        names.find_name = brian_device.find_name = original
+        del older
 
 
 def _build_verified(device, project: Path) -> None:
