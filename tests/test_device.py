@@ -221,7 +221,7 @@ def test_a_build_made_by_bioevo_installed_elsewhere_is_not_reused(tmp_path):
     """A compiled project's make dependencies name the vector-math header by its absolute path. A build
     made by a copy of bioevo installed elsewhere (since removed) must not be picked up: make would fail
     on the missing header, print its error, and the project would be rebuilt from scratch.  Separate
-    processes, as in use (one process names its Brian2 objects apart from those it made before)."""
+    processes, as in use."""
     import shutil
     import subprocess
     import sys

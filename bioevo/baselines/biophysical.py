@@ -295,8 +295,6 @@ def simulate_circuit(net: Circuit, layout: GenomeLayout, params: dict, x: jnp.nd
     matrices = _circuit_matrices(net, layout, weights, dtype)
     sizes = layout.layer_sizes
     B = x.shape[0]
-    fns = _functions(dtype)
-    constants = {"dt": model.dt * 1e-3, "ms": 1e-3}
     readout, readout_var = model.readout_layer, model.readout_variable
     slopes = {}
     for layer, (var, theta, (_, reset)) in net.spiking.items():
@@ -308,11 +306,7 @@ def simulate_circuit(net: Circuit, layout: GenomeLayout, params: dict, x: jnp.nd
         theta = net.spiking[layer][1]
         return values[layer][theta].astype(dtype) if theta in values[layer] else float(theta)
 
-    def run_step(layer: str, state: dict) -> dict:
-        ns = {**fns, **constants, **values[layer], **state}
-        for name, code in net.steps[layer]:
-            ns[name] = eval(code, ns)  # noqa: S307 - the model file's own step code
-        return {k: ns[k] for k in net.states[layer]}
+    run_step = _layer_stepper(net, values, dtype)
 
     def step(carry, x_n):
         state, vmax, counts = carry
@@ -359,6 +353,20 @@ def _functions(dtype) -> dict:
             "int": lambda b: jnp.where(b, jnp.asarray(1.0, dtype), jnp.asarray(0.0, dtype))}
 
 
+def _layer_stepper(net, values: dict, dtype) -> Callable[[str, dict], dict]:
+    """One integration step of a layer: the model file's own step code run in JAX, with Brian2's
+    dt and ms in seconds and the layer's parameter values (for the HH/ML path and the circuit)."""
+    namespace = {**_functions(dtype), "dt": net.model.dt * 1e-3, "ms": 1e-3}
+
+    def run_step(layer: str, state: dict) -> dict:
+        ns = {**namespace, **values[layer], **state}
+        for name, code in net.steps[layer]:
+            ns[name] = eval(code, ns)  # noqa: S307 - the model file's own step code
+        return {k: ns[k] for k in net.states[layer]}
+
+    return run_step
+
+
 def layer_values(net: Network, layout: GenomeLayout, params: dict) -> tuple[dict, dict]:
     """(weights by synapse group, per-layer namespaces of parameters and derived values)."""
     weights, neurons = snn.decode(layout, params)
@@ -393,8 +401,6 @@ def simulate(net: Network, layout: GenomeLayout, params: dict, x: jnp.ndarray, s
     B = x.shape[0]
     var, theta = net.threshold
     per_mv = slope / abs(theta - rest_potential(net))
-    fns = _functions(dtype)
-    constants = {"dt": model.dt * 1e-3, "ms": 1e-3}  # Brian2's dt and ms, in seconds
     readout_var = model.readout_variable
     syn = {s.name: s for s in net.synapses}
 
@@ -406,11 +412,7 @@ def simulate(net: Network, layout: GenomeLayout, params: dict, x: jnp.ndarray, s
     inputs = [s for s in net.synapses if s.source == "input"]
     from_hidden = [s for s in net.synapses if s.source == "hidden"]
 
-    def run_step(layer: str, state: dict) -> dict:
-        ns = {**fns, **constants, **values[layer], **state}
-        for name, code in net.steps[layer]:
-            ns[name] = eval(code, ns)  # noqa: S307 - the model file's own step code
-        return {k: ns[k] for k in net.states[layer]}
+    run_step = _layer_stepper(net, values, dtype)
 
     def substep(carry, kick):
         hid, out, ready, vmax, counts = carry

@@ -16,7 +16,6 @@ feeds new weights, neuron parameters and input raster.  Backends:
 from __future__ import annotations
 
 import fcntl
-import gc
 import hashlib
 import json
 import os
@@ -197,10 +196,6 @@ class PopulationEvaluator:
         if _builds.get(self._device_name):
             device.reinit()
             device.activate(build_on_run=False)
-            if kind == "cuda":
-                # Brian names new code objects with a _1 suffix while the previous build's are alive, which
-                # changes the cache key: a recompile that costs minutes with nvcc (seconds for cpp).
-                gc.collect()
         _builds[self._device_name] = self._build_number = _builds.get(self._device_name, 0) + 1
         for servers in _servers_of.pop(self._device_name, []):  # superseded: they can serve nothing more
             servers.stop()
@@ -549,7 +544,6 @@ def _names_as_in_a_fresh_process():
         yield
     finally:
         names.find_name = brian_device.find_name = original
-        del older
 
 
 def _build_verified(device, project: Path) -> None:
