@@ -263,27 +263,34 @@ def test_summary_is_valid_json_whatever_the_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_a_damaged_compile_cache_is_rebuilt(tmp_path):
-    """A truncated binary in the cache: the next process rebuilds it and gets the same answer."""
+    """A truncated binary in the cache: the next process rebuilds it and gets the same answer.  The
+    intact project comes from the usual cache (warm after the first run of the suite) and is copied
+    into a fresh one, so only the rebuild compiles here."""
     script = ("import numpy as np; from bioevo.model import load_model; from bioevo.genome import build_layout; "
               "from bioevo.sim.evaluator import PopulationEvaluator; m = load_model('lif'); "
               "lay = build_layout(m, {'inputs': 3, 'hidden': 4, 'classes': 2}, {}); "
               "ev = PopulationEvaluator(m, lay.layer_sizes, 2, 2, 5); "
               "r = ev.evaluate(lay.decode(np.ones((2, lay.size))), np.ones((2, 5, 3), bool)); "
               "print(repr(r.vmax.sum()), ev.project_dir)")
-    env = {**os.environ, "BIOEVO_CACHE": str(tmp_path / "cache")}
 
-    def evaluate() -> tuple[str, Path]:
+    def evaluate(env: dict) -> tuple[str, Path]:
         res = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env=env,
                              timeout=600)
         assert res.returncode == 0, res.stderr
         value, project = res.stdout.split()
         return value, Path(project)
 
-    first, project = evaluate()
+    first, intact = evaluate(dict(os.environ))
+    from bioevo.sim.evaluator import cache_root
+
+    cache = tmp_path / "cache"
+    project = cache / intact.relative_to(cache_root())
+    shutil.copytree(intact, project, symlinks=True)
     binary = project / "main"
     binary.write_bytes(binary.read_bytes()[:100])
-    again, _ = evaluate()
-    assert again == first and binary.stat().st_size > 100
+    again, used = evaluate({**os.environ, "BIOEVO_CACHE": str(cache)})
+    assert used == project and again == first and binary.stat().st_size > 100
+    assert (intact / "main").stat().st_size > 100  # the usual cache was only read
 
 
 def test_cache_manifest_notices_any_changed_file(tmp_path):
