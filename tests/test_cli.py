@@ -86,8 +86,27 @@ def test_two_concurrent_cpp_runs_both_succeed(tmp_path):
     (["--set", "fitness.smoothness=-1.0"], "fitness.smoothness must be >= 0"),
     (["--backend", "gpu"], "invalid choice: 'gpu'"),
 ])
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, fragment):
+    from bioevo.tasks.randman import main
+
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as err:
+        main(["--out", str(out), *args])
+    assert err.value.code == 2
+    stderr = capsys.readouterr().err
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], stderr
+    assert "Traceback" not in stderr and not out.exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--set", "evolve.generatons=3"], "unknown key 'evolve.generatons'"),  # refused with the config
+    (["--set", "model.params.hidden.tau_mem=-5"], "must be > 0"),  # a model parameter
+    (["--set", 'fitness.loss="spike_count_hinge"'], "needs a spiking readout"),  # after Brian2 is imported
+])
 @pytest.mark.slow
-def test_bad_input_is_one_line_exit_2(tmp_path, args, fragment):
+def test_bad_input_is_one_line_exit_2_in_a_fresh_process(tmp_path, args, fragment):
+    """As above, as a user meets it: nothing else (Brian2's log, warnings) reaches the terminal."""
     out = tmp_path / "never"
     res = run_cli("--out", str(out), *args)
     assert res.returncode == 2

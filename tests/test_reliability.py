@@ -24,8 +24,9 @@ from bioevo.rundir import RunLock, json_safe, write_json
 from strategy_testing import assert_same_state
 
 ROOT = Path(__file__).resolve().parent.parent
-# tiny, runtime backend (no compiler); patience stops the run before the budget
-TINY = ["--backend", "runtime", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
+# tiny, on the default cpp backend (compiled once per shape, then about half the time of the runtime
+# backend for each of the many runs below); patience stops the run before the budget
+TINY = ["--backend", "cpp", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
         "--set", "model.hidden=6", "--set", "strategy.es.popsize=4", "--set", "evolve.eval_every=1"]
 EARLY_STOP = [*TINY, "--set", "model.hidden=16", "--set", "strategy.es.lr=0.05", "--set", "evolve.generations=40",
               "--set", "evolve.patience=8"]  # stops after 11 generations
