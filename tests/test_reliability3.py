@@ -21,7 +21,8 @@ from test_data_shd import _dir as shd_dir
 from test_reliability import _bad_model
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--backend", "runtime", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
+# the default cpp backend: the same compiled project as test_reliability.TINY
+TINY = ["--backend", "cpp", "--quiet", "--set", "data.split=[32, 8, 8]", "--set", "evolve.batch_size=16",
         "--set", "model.hidden=6", "--set", "strategy.es.popsize=4", "--set", "evolve.eval_every=1"]
 
 
