@@ -16,7 +16,7 @@ from bioevo.tasks.compare import main
 from bioevo.report.seeds import parse_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["--set", "evolve.backend=runtime", "--set", "data.split=[24, 8, 8]", "--set", "evolve.batch_size=16",
+TINY = ["--set", "evolve.backend=cpp", "--set", "data.split=[24, 8, 8]", "--set", "evolve.batch_size=16",
         "--set", "evolve.generations=6", "--set", "model.hidden=6", "--set", "strategy.es.popsize=4"]
 
 
