@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_tiny_digits_run_writes_a_complete_directory(tmp_path):
     out = tmp_path / "run"
     res = subprocess.run([sys.executable, "-m", "bioevo.tasks.train", "--preset", "digits", "--out", str(out),
-                          "--backend", "runtime", "--quiet", "--set", "model.hidden=8", "--set",
+                          "--backend", "cpp", "--quiet", "--set", "model.hidden=8", "--set",
                           "strategy.es.popsize=4", "--set", "evolve.generations=2", "--set", "evolve.batch_size=64"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
