@@ -187,10 +187,14 @@ def test_an_address_that_answers_but_is_not_a_scheduler_fails_within_the_timeout
 
 
 @pytest.mark.slow
-def test_a_web_server_given_as_scheduler_is_one_line(tmp_path):
+def test_a_web_server_given_as_scheduler_is_one_line(tmp_path, monkeypatch, capsys):
     import socket
 
     pytest.importorskip("distributed")
+    from bioevo.cluster import connect
+    from bioevo.tasks.train import main
+
+    monkeypatch.setattr(connect, "CONNECT_TIMEOUT_S", 2.0)  # in-process: no 10 s wait for the handshake
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -203,9 +207,11 @@ def test_a_web_server_given_as_scheduler_is_one_line(tmp_path):
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
-        res = cli("bioevo.tasks.train", *TINY, "--preset", "randman-2", "--out", str(tmp_path / "run"),
-                  "--scheduler", f"tcp://127.0.0.1:{port}", timeout=90)
-        one_line(res, 2, "is not a Dask scheduler")
+        with pytest.raises(SystemExit) as err:
+            main([*TINY, "--preset", "randman-2", "--out", str(tmp_path / "run"), "--scheduler",
+                  f"tcp://127.0.0.1:{port}"])
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert err.value.code == 2 and len(lines) == 1 and "is not a Dask scheduler" in lines[0], lines
         assert not (tmp_path / "run").exists()
     finally:
         web.terminate()
