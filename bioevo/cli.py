@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 from types import ModuleType
 from typing import Callable, Iterator, NoReturn, TypeVar
 
+from . import interrupt
 from .cluster.connect import cluster_client
 from .config import ConfigError
 from .errors import Interrupted, RunError
@@ -122,6 +123,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
 def run_command(prog: str, body: Callable[[], T]) -> T:
     """Run a command's body; user-facing errors become one line on stderr."""
+    interrupt.install()
     restore_sigint()
     try:
         return body()
@@ -131,6 +133,8 @@ def run_command(prog: str, body: Callable[[], T]) -> T:
         fail(prog, str(err), 130 if isinstance(err, Interrupted) else 1)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)
+    finally:
+        interrupt.clear()
 
 
 @contextmanager

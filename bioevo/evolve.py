@@ -11,6 +11,7 @@ import numpy as np
 from deap import base, tools
 from tqdm import tqdm
 
+from . import interrupt
 from .checkpoint import CHECKPOINT, LoopState, save_checkpoint
 from .data.spikes import SpikeData
 from .errors import RunError
@@ -83,6 +84,7 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
     bar = tqdm(range(loop.gen, ev["generations"]), disable=not ev["progress"] or bool(loop.stop_reason),
                desc=cfg["run"]["name"], unit="gen", dynamic_ncols=True, initial=loop.gen, total=ev["generations"])
     for gen in bar:
+        interrupt.raise_if_pending()  # a Ctrl-C the garbage collector swallowed stops the run here
         if loop.stop_reason:  # resumed after the run had stopped (target or patience) but before it finished
             break
         indices = batch_indices(len(train_data), ev["batch_size"], batch_seed, gen)
