@@ -143,5 +143,5 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
         if loop.stop_reason:
             break
     bar.close()
-    return TrainingResult(loop.best_genome, loop.best_val, loop.best_gen, loop.best_val_loss, loop.gen, loop.stop_reason,
-                          time.time() - t0, metrics.rows if metrics else [])
+    return TrainingResult(loop.best_genome, loop.best_val, loop.best_gen, loop.best_val_loss, loop.gen,
+                          loop.stop_reason, time.time() - t0, metrics.rows if metrics else [])

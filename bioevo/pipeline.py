@@ -6,6 +6,7 @@ a finished run)."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,10 @@ def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: i
         if saved is not None:
             _same_config(out, saved, cfg)
         rows = MetricsLog.read(out / "metrics.csv", loop.gen)
+        if math.isinf(loop.best_val_loss) and 0 <= loop.best_gen < len(rows) \
+                and rows[loop.best_gen]["val_loss"] is not None:
+            # a checkpoint written before evolve.keep_by (kept by accuracy): the kept genome's val loss is logged
+            loop.best_val_loss = rows[loop.best_gen]["val_loss"]
         if progress is not None:
             cfg["evolve"]["progress"] = progress
         parts = assemble(cfg)
