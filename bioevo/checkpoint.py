@@ -5,6 +5,7 @@ config is stored too, so a resume can refuse a config.toml edited since."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -23,8 +24,11 @@ class LoopState:
     """Everything the loop needs besides the strategy to continue exactly."""
 
     gen: int = 0  # the next generation to run
-    best_val: float = -1.0
+    best_val: float = -1.0  # validation accuracy of the kept genome
     best_gen: int = -1
+    # validation loss of the kept genome (inf before the first record, and in checkpoints written before
+    # evolve.keep_by existed: a run kept by accuracy then records it at its next improvement)
+    best_val_loss: float = math.inf
     stale: int = 0  # validations without improvement
     stop_reason: str = ""
     best_genome: np.ndarray | None = None

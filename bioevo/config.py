@@ -47,12 +47,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "samples": "sequential",
         # the network's floating-point type: float32 halves its memory traffic (results/perf/README.md)
         "precision": "float64",
+        # which validation figure of the strategy's mean picks the kept genome and resets the patience:
+        # the highest accuracy, or the lowest loss (finer than accuracy on a small validation split)
+        "keep_by": "accuracy",
     },
 }
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
 _FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys checked against the model, not here
 _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime", "cuda"),
             "evolve.samples": ("sequential", "parallel"), "evolve.precision": ("float64", "float32"),
+            "evolve.keep_by": ("accuracy", "loss"),
             "strategy.name": tuple(REGISTRY),
             "fitness.readout": READOUTS, "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",

@@ -34,6 +34,7 @@ class TrainingResult:
     best_genome: np.ndarray
     best_val_acc: float
     best_gen: int
+    best_val_loss: float
     generations: int
     stop_reason: str
     wall_seconds: float
@@ -66,6 +67,9 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
           population_scorer: PopulationScorer | None = None) -> TrainingResult:
     """Run the strategy until the generation budget, the target validation
     accuracy, or the patience (in validations without improvement) ends it.
+    The kept genome is the strategy's mean at the validation of the highest
+    accuracy (``evolve.keep_by = "accuracy"``, the first on ties) or of the
+    lowest loss (``"loss"``); the same figure resets the patience.
     With ``run_dir`` a checkpoint is written after every validation; ``loop``
     continues from one (a loop that had already stopped runs nothing).
     ``population_scorer`` scores the generations elsewhere (a Dask cluster,
@@ -123,9 +127,9 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
         if validated:
             val_loss, val_pred = scorer.dataset(strategy.centroid, val)
             row.update(val_acc=float(np.mean(val_pred == val.labels)), val_loss=val_loss)
-            if row["val_acc"] > loop.best_val:
-                loop.best_genome, loop.best_val, loop.best_gen, loop.stale = (
-                    strategy.centroid.copy(), row["val_acc"], gen, 0)
+            if (row["val_loss"] < loop.best_val_loss if ev["keep_by"] == "loss" else row["val_acc"] > loop.best_val):
+                loop.best_genome, loop.best_val, loop.best_val_loss, loop.best_gen, loop.stale = (
+                    strategy.centroid.copy(), row["val_acc"], float(val_loss), gen, 0)
             else:
                 loop.stale += 1
         row["wall_seconds"] = time.time() - t0
@@ -141,5 +145,5 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
         if loop.stop_reason:
             break
     bar.close()
-    return TrainingResult(loop.best_genome, loop.best_val, loop.best_gen, loop.gen, loop.stop_reason,
-                          time.time() - t0, metrics.rows if metrics else [])
+    return TrainingResult(loop.best_genome, loop.best_val, loop.best_gen, loop.best_val_loss, loop.gen,
+                          loop.stop_reason, time.time() - t0, metrics.rows if metrics else [])

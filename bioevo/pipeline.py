@@ -6,6 +6,7 @@ a finished run)."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,10 @@ def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: i
         if saved is not None:
             _same_config(out, saved, cfg)
         rows = MetricsLog.read(out / "metrics.csv", loop.gen)
+        if math.isinf(loop.best_val_loss) and 0 <= loop.best_gen < len(rows) \
+                and rows[loop.best_gen]["val_loss"] is not None:
+            # a checkpoint written before evolve.keep_by (kept by accuracy): the kept genome's val loss is logged
+            loop.best_val_loss = rows[loop.best_gen]["val_loss"]
         if progress is not None:
             cfg["evolve"]["progress"] = progress
         parts = assemble(cfg)
@@ -184,6 +189,8 @@ def _same_config(out: Path, saved: dict, cfg: dict) -> None:
             continue  # saved before step scales existed: the strategy's state restores them (all ones)
         if key == "fitness.last_steps" and key not in a and b.get(key) == 0:
             continue  # saved before scoring windows existed: every step was scored
+        if key == "evolve.keep_by" and key not in a and b.get(key) == "accuracy":
+            continue  # saved before evolve.keep_by existed: the kept genome was the best by accuracy
         if key != "evolve.progress" and a.get(key) != b.get(key):
             raise ConfigError(f"--resume: {out / 'config.toml'} was changed after the checkpoint was written "
                               f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")
@@ -236,7 +243,8 @@ def _train_and_finish(parts: Parts, out: Path, loop, resumed: bool, rows: list[d
         "seed": cfg["evolve"]["seed"],
         "test": {**{k: test_metrics[k] for k in ("accuracy", "precision", "recall", "f1", "confusion")},
                  "loss": test_loss},
-        "val": {"accuracy": result.best_val_acc, "best_generation": result.best_gen},
+        # the kept genome's validation figures (evolve.keep_by chose it); loss null if never recorded
+        "val": {"accuracy": result.best_val_acc, "loss": result.best_val_loss, "best_generation": result.best_gen},
         "generations": result.generations,
         "evaluations": int(sum(r["evaluations"] for r in result.history)),
         "stop_reason": result.stop_reason,

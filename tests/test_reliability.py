@@ -99,7 +99,8 @@ def assert_same_run(a: Path, b: Path) -> None:
     state_a, loop_a, _ = read_checkpoint(a)
     state_b, loop_b, _ = read_checkpoint(b)
     assert_same_state(state_a, state_b)
-    assert (loop_a.gen, loop_a.best_gen, loop_a.stop_reason) == (loop_b.gen, loop_b.best_gen, loop_b.stop_reason)
+    assert (loop_a.gen, loop_a.best_gen, loop_a.best_val, loop_a.best_val_loss, loop_a.stop_reason) == \
+        (loop_b.gen, loop_b.best_gen, loop_b.best_val, loop_b.best_val_loss, loop_b.stop_reason)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +132,52 @@ def test_resumed_run_equals_uninterrupted_whenever_it_was_killed(tmp_path, whole
     assert json.loads((out / "summary.json").read_text())["resumed"] is True
     wall = [float(r["wall_seconds"]) for r in csv.DictReader(open(out / "metrics.csv"))]
     assert wall == sorted(wall), "training time must add up over the resumed segments"
+
+
+KEEP_BY_LOSS = [*EARLY_STOP, "--set", 'evolve.keep_by="loss"']  # the loss keeps falling: runs to 25 generations
+
+
+@pytest.fixture(scope="module")
+def whole_by_loss(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("whole_by_loss") / "run"
+    res = train_cli("--preset", "randman-2", "--out", str(out), *KEEP_BY_LOSS)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+@pytest.mark.parametrize("point, nth", [("mid_generation", 14), ("after_checkpoint", 9)])
+@pytest.mark.slow
+def test_a_run_kept_by_loss_resumes_exactly(tmp_path, whole, whole_by_loss, point, nth):
+    summary = json.loads((whole_by_loss / "summary.json").read_text())
+    assert summary["val"]["best_generation"] > json.loads((whole / "summary.json").read_text())["val"][
+        "best_generation"], "the loss must keep a later genome than the accuracy here, or this tests nothing new"
+    out = tmp_path / "killed"
+    killed_run(out, point, nth, KEEP_BY_LOSS)
+    assert 0 < read_checkpoint(out)[1].best_val_loss < float("inf")
+    res = train_cli("--resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert_same_run(whole_by_loss, out)
+
+
+@pytest.mark.slow
+def test_a_checkpoint_written_before_keep_by_existed_resumes_exactly(tmp_path, whole, interrupted):
+    """No keep_by in its config, no best_val_loss in its loop state: kept by accuracy, the kept genome's
+    validation loss taken from metrics.csv, and the run ends where the uninterrupted one did."""
+    out = copy_run(interrupted, tmp_path / "run")
+    with h5py.File(out / CHECKPOINT, "r+") as f:
+        loop = json.loads(f.attrs["loop"])
+        del loop["best_val_loss"]
+        f.attrs["loop"] = json.dumps(loop)
+        config = json.loads(f.attrs["config"])
+        del config["evolve"]["keep_by"]
+        f.attrs["config"] = json.dumps(config)
+    toml = out / "config.toml"
+    toml.write_text("".join(line for line in toml.read_text().splitlines(keepends=True)
+                            if not line.startswith("keep_by =")))
+    assert read_checkpoint(out)[1].best_val_loss == float("inf")
+    res = train_cli("--resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert_same_run(whole, out)
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +212,7 @@ def test_a_run_directory_has_one_owner(tmp_path, interrupted):
     ("garbage_metrics", "metrics.csv' is not a bioevo metrics file"),
     ("short_metrics", "does not hold generations"),
     ("other_strategy", "was changed after the checkpoint was written (strategy.name: 'es' -> 'pso')"),
+    ("other_keep_by", "was changed after the checkpoint was written (evolve.keep_by: 'accuracy' -> 'loss')"),
     ("bad_config", "config.toml"),
 ])
 @pytest.mark.slow
@@ -183,6 +231,8 @@ def test_damaged_files_on_resume_are_one_line_and_untouched(tmp_path, interrupte
         metrics.write_text("\n".join(metrics.read_text().splitlines()[:2]) + "\n")
     elif damage == "other_strategy":
         config.write_text(config.read_text().replace('name = "es"', 'name = "pso"'))
+    elif damage == "other_keep_by":
+        config.write_text(config.read_text().replace('keep_by = "accuracy"', 'keep_by = "loss"'))
     elif damage == "bad_config":
         config.write_text(config.read_text() + "\nnonsense\n")
     before = digest(out)
