@@ -103,6 +103,22 @@ def _assignments(code: str, what: str) -> list[tuple[str, str]]:
     return out
 
 
+def _written_step(model: ModelSpec, name: str) -> tuple[list, tuple[str, ...], dict[str, float]]:
+    """A layer's written-out step (compiled assignments), its state variables and their per-sample
+    reset values; refused unless the model file writes the step and resets every state."""
+    layer = model.layers[name]
+    if layer.method != "euler" and not layer.step.strip():
+        raise ConfigError(f"method bptt: layer {name} is integrated by Brian2 ({layer.method}), not a step")
+    steps = [(n, compile(e, f"<{model.name}.{name}.step>", "eval"))
+             for n, e in _assignments(layer.step, f"layers.{name}.step")]
+    states = _states(layer.equations)
+    resets = {n: float(e) for n, e in _assignments(layer.sample_reset, f"layers.{name}.sample_reset")}
+    if set(resets) != set(states):
+        raise ConfigError(f"method bptt: layers.{name}.sample_reset must set every state variable "
+                          f"{', '.join(states)}")
+    return steps, states, resets
+
+
 def _states(equations: str) -> tuple[str, ...]:
     out = []
     for line in equations.splitlines():
@@ -123,17 +139,9 @@ def parse_network(model: ModelSpec) -> Network:
         raise ConfigError("method bptt needs exactly a hidden and a readout layer")
     steps, states, resets = {}, {}, {}
     for name, layer in model.layers.items():
-        if layer.method != "euler" and not layer.step.strip():
-            raise ConfigError(f"method bptt: layer {name} is integrated by Brian2 ({layer.method}), not a step")
         if layer.reset or (name == "readout" and layer.threshold):
             raise ConfigError(f"method bptt: layer {name} has a reset or threshold it does not implement")
-        steps[name] = [(n, compile(e, f"<{model.name}.{name}.step>", "eval"))
-                       for n, e in _assignments(layer.step, f"layers.{name}.step")]
-        states[name] = _states(layer.equations)
-        resets[name] = {n: float(e) for n, e in _assignments(layer.sample_reset, f"layers.{name}.sample_reset")}
-        if set(resets[name]) != set(states[name]):
-            raise ConfigError(f"method bptt: layers.{name}.sample_reset must set every state variable "
-                              f"{', '.join(states[name])}")
+        steps[name], states[name], resets[name] = _written_step(model, name)
     hidden = model.layers["hidden"]
     match = _THRESHOLD.match(hidden.threshold or "")
     if not match or hidden.refractory != hidden.threshold:
@@ -223,16 +231,9 @@ def parse_circuit(model: ModelSpec) -> Circuit:
         raise ConfigError("method bptt: a circuit integrates one step per input step")
     steps, states, resets, spiking = {}, {}, {}, {}
     for name, layer in model.layers.items():
-        if layer.method != "euler" and not layer.step.strip():
-            raise ConfigError(f"method bptt: layer {name} is integrated by Brian2 ({layer.method}), not a step")
         if layer.refractory:
             raise ConfigError(f"method bptt: layer {name}'s refractoriness is not implemented for circuits")
-        steps[name] = [(n, compile(e, f"<{model.name}.{name}.step>", "eval"))
-                       for n, e in _assignments(layer.step, f"layers.{name}.step")]
-        states[name] = _states(layer.equations)
-        resets[name] = {n: float(e) for n, e in _assignments(layer.sample_reset, f"layers.{name}.sample_reset")}
-        if set(resets[name]) != set(states[name]):
-            raise ConfigError(f"method bptt: layers.{name}.sample_reset must set every state variable")
+        steps[name], states[name], resets[name] = _written_step(model, name)
         if layer.threshold:
             th, rs = _NAMED_THRESHOLD.match(layer.threshold), _RESET.match(layer.reset or "")
             if not th or not rs or rs.group(1) != th.group(1):
