@@ -100,3 +100,30 @@ def test_cycle_finder():
     assert cycle({"a": {"b"}, "b": set()}) is None
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) in (["a", "b", "c", "a"], ["b", "c", "a", "b"],
                                                              ["c", "a", "b", "c"])
+
+
+# Every study run, test and command starts a fresh Python process; these SciPy subpackages add
+# 0.3-0.9 s each to its start and only a few code paths need them (the I_app demo's tied ranks,
+# CR-FM-NES's constant, the paired statistics of a study report, the landscape command).
+SLOW_TO_IMPORT = ("scipy.stats", "scipy.optimize")
+
+TRAINING_PROCESS = """
+import sys
+import bioevo.cli, bioevo.pipeline, bioevo.evolve, bioevo.launch
+from bioevo.config import resolve_config
+from bioevo.strategies import REGISTRY, strategy_class
+cfg = resolve_config("randman-2", [])
+for name in REGISTRY:
+    strategy_class(name)
+print(" ".join(m for m in sys.argv[1:] if m in sys.modules))
+"""
+
+
+def test_a_training_process_does_not_import_the_slow_scipy_subpackages():
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", TRAINING_PROCESS, *SLOW_TO_IMPORT], capture_output=True, text=True,
+                         cwd=PACKAGE.parent, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == []

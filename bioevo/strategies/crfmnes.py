@@ -78,7 +78,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .base import Evaluate, Param, losses_of, matching_genomes, mirrored_noise
 from .cma import AutoPopsize
@@ -87,6 +86,8 @@ from .cma import AutoPopsize
 def h_inv(dim: int) -> float:
     """The root ``a > 0`` of ``(1 + a^2) exp(a^2 / 2) / 0.24 - 10 - dim`` (the base of the
     distance weights' exponent ``alpha``)."""
+    from scipy.optimize import brentq  # here: importing scipy.optimize costs every bioevo process 0.3 s
+
     def f(a: float) -> float:
         return (1.0 + a * a) * math.exp(a * a / 2.0) / 0.24 - 10.0 - dim
     return float(brentq(f, 0.0, 1.0 + math.sqrt(2.0 * math.log(10.0 + dim)), xtol=1e-14))
