@@ -32,17 +32,23 @@ class LoopState:
     stale: int = 0  # validations without improvement
     stop_reason: str = ""
     best_genome: np.ndarray | None = None
+    average: np.ndarray | None = None  # the moving average of the strategy's mean (evolve.average_decay > 0)
     wall_seconds: float = 0.0  # training time of the segments before this checkpoint, summed
+
+
+#: the LoopState fields stored as datasets, not in the "loop" attribute's JSON
+ARRAYS = ("best_genome", "average")
 
 
 def save_checkpoint(run_dir: Path, strategy_state: dict, loop: LoopState, config: dict | None = None) -> None:
     def fill(f: h5py.File) -> None:
         write_state(f.create_group("strategy"), strategy_state)
-        f.attrs["loop"] = json.dumps({k: v for k, v in asdict(loop).items() if k != "best_genome"})
+        f.attrs["loop"] = json.dumps({k: v for k, v in asdict(loop).items() if k not in ARRAYS})
         if config is not None:
             f.attrs["config"] = json.dumps(config)
-        if loop.best_genome is not None:
-            f.create_dataset("best_genome", data=loop.best_genome)
+        for name in ARRAYS:
+            if getattr(loop, name) is not None:
+                f.create_dataset(name, data=getattr(loop, name))
 
     write_hdf5(run_dir / CHECKPOINT, fill, sync=True)
 
@@ -57,7 +63,8 @@ def read_checkpoint(run_dir: Path) -> tuple[dict, LoopState, dict | None]:
             scalars = json.loads(f.attrs["loop"])
             known = {fl.name for fl in fields(LoopState)}  # older checkpoints also held a logbook and hall of fame
             loop = LoopState(**{k: v for k, v in scalars.items() if k in known})
-            loop.best_genome = f["best_genome"][()] if "best_genome" in f else None
+            for name in ARRAYS:
+                setattr(loop, name, f[name][()] if name in f else None)
             config = json.loads(f.attrs["config"]) if "config" in f.attrs else None
     except FileNotFoundError:
         raise ConfigError(f"'{path}' is missing") from None

@@ -50,6 +50,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         # which validation figure of the strategy's mean picks the kept genome and resets the patience:
         # the highest accuracy, or the lowest loss (finer than accuracy on a small validation split)
         "keep_by": "accuracy",
+        # validate (and keep) an exponential moving average of the strategy's mean instead of the mean itself:
+        # the weight of a generation's mean decays by this factor per generation (0: off, the mean itself)
+        "average_decay": 0.0,
     },
 }
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
@@ -274,6 +277,8 @@ def validate(cfg: dict) -> None:
             raise ConfigError(str(err)) from None
     if kind.train_size is not None:
         check_batch_size(cfg, kind.train_size(cfg["data"]))
+    if not 0 <= cfg["evolve"]["average_decay"] < 1:
+        raise ConfigError(f"evolve.average_decay must be in [0, 1) (0: off), got {cfg['evolve']['average_decay']}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
         raise ConfigError(f"evolve.target_val_accuracy must be in (0, 1], got {cfg['evolve']['target_val_accuracy']}")
     scale = cfg["genome"]["scale"]  # an unquoted `hidden.tau_mem = 0.2` in TOML is a nested table

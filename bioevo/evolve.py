@@ -58,6 +58,17 @@ def _stop_reason(ev: dict, loop: LoopState, val_acc: float | None, validated: bo
     return ""
 
 
+def moving_average(average: np.ndarray | None, mean: np.ndarray, decay: float, updates: int) -> np.ndarray:
+    """The bias-corrected exponential moving average of the strategy's mean after ``updates`` updates
+    (Adam's correction: the weights of the means seen so far sum to one, so the first is the first mean).
+    Why: the mean of an ES jitters by about one step per generation around where the estimate's noise
+    lets it settle; averaging the last ~1 / (1 - decay) means cancels part of that jitter."""
+    if average is None:
+        return mean.copy()
+    weight = (1.0 - decay) / (1.0 - decay ** updates)
+    return average + weight * (mean - average)
+
+
 #: scores genomes on the training samples at the given indices: (loss, accuracy) per genome
 PopulationScorer = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -67,9 +78,10 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
           population_scorer: PopulationScorer | None = None) -> TrainingResult:
     """Run the strategy until the generation budget, the target validation
     accuracy, or the patience (in validations without improvement) ends it.
-    The kept genome is the strategy's mean at the validation of the highest
-    accuracy (``evolve.keep_by = "accuracy"``, the first on ties) or of the
-    lowest loss (``"loss"``); the same figure resets the patience.
+    The kept genome is the strategy's mean (or its moving average,
+    ``evolve.average_decay``) at the validation of the highest accuracy
+    (``evolve.keep_by = "accuracy"``, the first on ties) or of the lowest loss
+    (``"loss"``); the same figure resets the patience.
     With ``run_dir`` a checkpoint is written after every validation; ``loop``
     continues from one (a loop that had already stopped runs nothing).
     ``population_scorer`` scores the generations elsewhere (a Dask cluster,
@@ -119,17 +131,20 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
             toolbox.update(population, evaluate=evaluate_extra)
         if (gen + 1) % per_epoch == 0:
             strategy.end_epoch()
+        if ev["average_decay"]:
+            loop.average = moving_average(loop.average, strategy.centroid, ev["average_decay"], gen + 1)
+        validated_genome = strategy.centroid if loop.average is None else loop.average
         record = stats.compile(population)
         row = {"gen": gen, "loss_mean": record["avg"], "loss_min": record["min"], "loss_max": record["max"],
                "loss_std": record["std"], "train_acc": float(accs.mean()), "best_train_acc": float(accs.max()),
                "val_acc": None, "val_loss": None, "evaluations": len(population) + sum(extra)}
         validated = (gen + 1) % eval_every == 0 or gen == ev["generations"] - 1
         if validated:
-            val_loss, val_pred = scorer.dataset(strategy.centroid, val)
+            val_loss, val_pred = scorer.dataset(validated_genome, val)
             row.update(val_acc=float(np.mean(val_pred == val.labels)), val_loss=val_loss)
             if (row["val_loss"] < loop.best_val_loss if ev["keep_by"] == "loss" else row["val_acc"] > loop.best_val):
                 loop.best_genome, loop.best_val, loop.best_val_loss, loop.best_gen, loop.stale = (
-                    strategy.centroid.copy(), row["val_acc"], float(val_loss), gen, 0)
+                    validated_genome.copy(), row["val_acc"], float(val_loss), gen, 0)
             else:
                 loop.stale += 1
         row["wall_seconds"] = time.time() - t0

@@ -172,6 +172,14 @@ def resume(run_dir: str | Path, *, progress: bool | None = None, dask_workers: i
                                   f"python -m bioevo.tasks.train --resume {out}") from None
 
 
+#: config keys added after checkpoints were first written, with the value that does what the code did before
+ADDED_LATER = {
+    "fitness.last_steps": 0,  # scoring windows: every step was scored
+    "evolve.keep_by": "accuracy",  # the kept genome was the best by accuracy
+    "evolve.average_decay": 0.0,  # the strategy's mean itself was validated
+}
+
+
 def _same_config(out: Path, saved: dict, cfg: dict) -> None:
     """Refuse a config.toml edited after the checkpoint (progress bars aside)."""
     def flat(d: dict, prefix: str = "") -> dict:
@@ -187,10 +195,8 @@ def _same_config(out: Path, saved: dict, cfg: dict) -> None:
     for key in sorted(set(a) | set(b)):
         if key.startswith("genome.scale.") and key not in a:
             continue  # saved before step scales existed: the strategy's state restores them (all ones)
-        if key == "fitness.last_steps" and key not in a and b.get(key) == 0:
-            continue  # saved before scoring windows existed: every step was scored
-        if key == "evolve.keep_by" and key not in a and b.get(key) == "accuracy":
-            continue  # saved before evolve.keep_by existed: the kept genome was the best by accuracy
+        if key not in a and key in ADDED_LATER and b.get(key) == ADDED_LATER[key]:
+            continue  # saved before the key existed, and the config asks for what the code did then
         if key != "evolve.progress" and a.get(key) != b.get(key):
             raise ConfigError(f"--resume: {out / 'config.toml'} was changed after the checkpoint was written "
                               f"({key}: {a.get(key)!r} -> {b.get(key)!r}); restore it to continue")

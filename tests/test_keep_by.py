@@ -1,8 +1,9 @@
 """evolve.keep_by: the kept genome (and the patience) follow the highest
 validation accuracy or the lowest validation loss, read back from metrics.csv
-and checked by scoring the saved genome again; a bad value is a ConfigError.
-(Resume of a run kept by loss, and of a checkpoint written before the key
-existed: tests/test_reliability.py.)"""
+and checked by scoring the saved genome again; evolve.average_decay: what is
+validated and kept is a moving average of the strategy's means; a bad value of
+either is a ConfigError.  (Resume of a run kept by loss of the averaged mean,
+and of a checkpoint written before keep_by existed: tests/test_reliability.py.)"""
 from __future__ import annotations
 
 import csv
@@ -93,3 +94,53 @@ def test_default_is_accuracy_and_a_bad_value_is_a_config_error_naming_the_choice
         bioevo.load_config("digits", ['evolve.keep_by="val_loss"'])
     with pytest.raises(ConfigError, match=r"^evolve.keep_by must be a string, got 1$"):
         bioevo.load_config("digits", ["evolve.keep_by=1"])
+
+
+# evolve.average_decay: the validated (and kept) genome is a moving average of the strategy's means
+
+def test_the_moving_average_is_the_normalised_exponentially_weighted_mean_of_the_means():
+    from bioevo.evolve import moving_average
+
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(30, 5))
+    decay, average = 0.9, None
+    for t, mean in enumerate(means, start=1):
+        average = moving_average(average, mean, decay, t)
+        weights = decay ** np.arange(t - 1, -1, -1)  # the newest mean has weight 1, one generation older d, ...
+        np.testing.assert_allclose(average, weights @ means[:t] / weights.sum(), rtol=1e-12, atol=1e-14)
+    assert np.array_equal(moving_average(None, means[0], decay, 1), means[0])
+
+
+@pytest.fixture(scope="module")
+def averaged(tmp_path_factory, runs):
+    cfg = bioevo.load_config("randman-2", [*TINY, "evolve.average_decay=0.8"], backend="runtime")
+    return bioevo.run(cfg, tmp_path_factory.mktemp("averaged") / "run", progress=False)
+
+
+@pytest.mark.slow
+def test_averaging_changes_what_is_validated_not_the_trajectory(runs, averaged):
+    plain, avg = runs["accuracy"].run_dir, averaged.run_dir
+    with open(plain / "metrics.csv") as f, open(avg / "metrics.csv") as g:
+        rows_plain, rows_avg = list(csv.DictReader(f)), list(csv.DictReader(g))
+    n = min(len(rows_plain), len(rows_avg))
+    train = ("loss_mean", "loss_min", "train_acc")
+    assert [[r[k] for k in train] for r in rows_plain[:n]] == [[r[k] for k in train] for r in rows_avg[:n]]
+    # generation 0: the average of one mean is that mean; later the validated genomes differ
+    assert rows_plain[0]["val_loss"] == rows_avg[0]["val_loss"]
+    assert any(a["val_loss"] != b["val_loss"] for a, b in zip(rows_plain[1:n], rows_avg[1:n]))
+    # the kept genome is the averaged one validated at the kept generation: scored again, the logged figures
+    summary = averaged.summary
+    best = next(r for r in rows_avg if r["val_acc"] and int(r["gen"]) == summary["val"]["best_generation"])
+    genome, _, cfg, _ = load_genome(avg / "best_genome.h5")
+    parts = assemble(cfg)
+    val_loss, pred = parts.scorer.dataset(genome, parts.splits["val"])
+    parts.scorer.evaluator.close()
+    assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-12)
+    assert np.mean(pred == parts.splits["val"].labels) == float(best["val_acc"])
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, 1.5])
+def test_an_average_decay_outside_zero_to_one_is_a_config_error(value):
+    with pytest.raises(ConfigError, match=rf"^evolve.average_decay must be in \[0, 1\) \(0: off\), got {value}$"):
+        bioevo.load_config("digits", [f"evolve.average_decay={value}"])
+    assert bioevo.load_config("digits")["evolve"]["average_decay"] == 0.0

@@ -101,6 +101,7 @@ def assert_same_run(a: Path, b: Path) -> None:
     assert_same_state(state_a, state_b)
     assert (loop_a.gen, loop_a.best_gen, loop_a.best_val, loop_a.best_val_loss, loop_a.stop_reason) == \
         (loop_b.gen, loop_b.best_gen, loop_b.best_val, loop_b.best_val_loss, loop_b.stop_reason)
+    np.testing.assert_array_equal(loop_a.average, loop_b.average)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,8 @@ def test_resumed_run_equals_uninterrupted_whenever_it_was_killed(tmp_path, whole
     assert wall == sorted(wall), "training time must add up over the resumed segments"
 
 
-KEEP_BY_LOSS = [*EARLY_STOP, "--set", 'evolve.keep_by="loss"']  # the loss keeps falling: runs to 25 generations
+# the loss keeps falling: runs longer than EARLY_STOP; with the mean's moving average in the checkpoint too
+KEEP_BY_LOSS = [*EARLY_STOP, "--set", 'evolve.keep_by="loss"', "--set", "evolve.average_decay=0.8"]
 
 
 @pytest.fixture(scope="module")
@@ -147,13 +149,14 @@ def whole_by_loss(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("point, nth", [("mid_generation", 14)])  # the hardest point; the others as above
 @pytest.mark.slow
-def test_a_run_kept_by_loss_resumes_exactly(tmp_path, whole, whole_by_loss, point, nth):
+def test_a_run_kept_by_loss_of_the_averaged_mean_resumes_exactly(tmp_path, whole, whole_by_loss, point, nth):
     summary = json.loads((whole_by_loss / "summary.json").read_text())
     assert summary["val"]["best_generation"] > json.loads((whole / "summary.json").read_text())["val"][
         "best_generation"], "the loss must keep a later genome than the accuracy here, or this tests nothing new"
     out = tmp_path / "killed"
     killed_run(out, point, nth, KEEP_BY_LOSS)
-    assert 0 < read_checkpoint(out)[1].best_val_loss < float("inf")
+    loop = read_checkpoint(out)[1]
+    assert 0 < loop.best_val_loss < float("inf") and loop.average is not None
     res = train_cli("--resume", str(out), "--quiet")
     assert res.returncode == 0, res.stderr
     assert_same_run(whole_by_loss, out)
