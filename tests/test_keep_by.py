@@ -17,8 +17,10 @@ from bioevo.assemble import assemble
 from bioevo.config import ConfigError
 from bioevo.rundir import load_genome
 
-# tiny randman-2 on the runtime backend (no compiler), validated every generation; on its 16 validation
-# samples the accuracy is coarse and the loss keeps falling, so the two rules keep different genomes
+# tiny randman-2, validated every generation; on its 16 validation samples the accuracy is coarse and the
+# loss keeps falling, so the two rules keep different genomes.  The cpp backend: the network has the shape
+# of test_reliability.py's EARLY_STOP runs, so one compiled project serves both (a run takes about a third
+# of the runtime backend's time)
 TINY = ["data.split=[32, 8, 8]", "evolve.batch_size=16", "model.hidden=16", "strategy.es.popsize=4",
         "strategy.es.lr=0.05", "evolve.eval_every=1", "evolve.generations=40", "evolve.patience=3"]
 
@@ -46,7 +48,7 @@ def expected(rows: list[tuple[int, float, float]], keep_by: str, patience: int) 
 def runs(tmp_path_factory) -> dict:
     out = {}
     for keep_by in ("accuracy", "loss"):
-        cfg = bioevo.load_config("randman-2", [*TINY, f'evolve.keep_by="{keep_by}"'], backend="runtime")
+        cfg = bioevo.load_config("randman-2", [*TINY, f'evolve.keep_by="{keep_by}"'], backend="cpp")
         out[keep_by] = bioevo.run(cfg, tmp_path_factory.mktemp(keep_by) / "run", progress=False)
     return out
 
@@ -113,7 +115,7 @@ def test_the_moving_average_is_the_normalised_exponentially_weighted_mean_of_the
 
 @pytest.fixture(scope="module")
 def averaged(tmp_path_factory, runs):
-    cfg = bioevo.load_config("randman-2", [*TINY, "evolve.average_decay=0.8"], backend="runtime")
+    cfg = bioevo.load_config("randman-2", [*TINY, "evolve.average_decay=0.8"], backend="cpp")
     return bioevo.run(cfg, tmp_path_factory.mktemp("averaged") / "run", progress=False)
 
 
