@@ -14,6 +14,8 @@ RUNS = {  # label -> run directories (seed order)
     "es P64 (preset; results/digits/evolved)": [HERE.parents[1] / "digits" / "evolved" / f"s{s}" for s in range(3)],
     "es P192": [HERE / "tune-es-p192" / "es" / f"s{s}" for s in range(3)],
     "es P64, kept by val loss": [HERE / "tune-es-p64-keeploss" / "es" / f"s{s}" for s in range(3)],
+    "es P64, moving average of the mean (decay 0.99)": [HERE / "tune-es-p64-avg099" / "es" / f"s{s}"
+                                                         for s in range(3)],
     "es P64, sigma and lr decay 0.999 (floors 0.05, 0.005)": [HERE / "tune-es-p64-decay" / "es" / f"s{s}"
                                                              for s in range(3)],
     "pgpe P64 (ClipUp, stdev_init 0.2)": [HERE / "tune-pgpe-p64" / f"s{s}" for s in range(3)],
