@@ -19,9 +19,12 @@ def main() -> None:
         d = json.loads(b.read_text())
         for name, m in d["methods"].items():
             rows.setdefault(NAMES[name], {})[d["seed"]] = (m["test_accuracy"], m["wall_seconds"])
-    for s in sorted(HERE.glob("es-s*/summary.json")):
-        d = json.loads(s.read_text())
-        rows.setdefault("evolved SNN, es (preset mnist)", {})[d["seed"]] = (d["test"]["accuracy"], d["wall_seconds"])
+    evolved = {"es-s*": "evolved SNN, es (preset mnist)",
+               "es-p256-s*": "evolved SNN, es popsize 256 (seed 0 tunes: not a report seed)"}
+    for pattern, label in evolved.items():
+        for s in sorted(HERE.glob(f"{pattern}/summary.json")):
+            d = json.loads(s.read_text())
+            rows.setdefault(label, {})[d["seed"]] = (d["test"]["accuracy"], d["wall_seconds"])
     print("| method | test accuracy per seed | mean ± sd | wall s, mean |")
     print("|---|---|---:|---:|")
     for name, by_seed in rows.items():
