@@ -44,6 +44,15 @@ def expected(rows: list[tuple[int, float, float]], keep_by: str, patience: int) 
     return best_gen, rows[-1][0] + 1
 
 
+def rescored_on_validation(run_dir) -> tuple[np.ndarray, float, float]:
+    """The run's saved genome, and its validation loss and accuracy scored again from its config."""
+    genome, _, cfg, _ = load_genome(run_dir / "best_genome.h5")
+    parts = assemble(cfg)
+    val_loss, pred = parts.scorer.dataset(genome, parts.splits["val"])
+    parts.scorer.evaluator.close()
+    return genome, val_loss, float(np.mean(pred == parts.splits["val"].labels))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     out = {}
@@ -69,11 +78,8 @@ def test_the_kept_genome_is_the_best_validation_by_the_chosen_figure(runs, keep_
         assert acc == max(r[1] for r in rows)
     assert (summary["val"]["accuracy"], summary["val"]["loss"]) == (acc, loss)
     # the saved genome, scored again on the validation split, gives the logged figures of that generation
-    genome, _, cfg, _ = load_genome(result.run_dir / "best_genome.h5")
-    parts = assemble(cfg)
-    val_loss, pred = parts.scorer.dataset(genome, parts.splits["val"])
-    parts.scorer.evaluator.close()
-    assert val_loss == pytest.approx(loss, rel=1e-12) and np.mean(pred == parts.splits["val"].labels) == acc
+    genome, val_loss, val_acc = rescored_on_validation(result.run_dir)
+    assert val_loss == pytest.approx(loss, rel=1e-12) and val_acc == acc
     np.testing.assert_array_equal(genome, result.best_genome)
 
 
@@ -114,7 +120,7 @@ def test_the_moving_average_is_the_normalised_exponentially_weighted_mean_of_the
 
 
 @pytest.fixture(scope="module")
-def averaged(tmp_path_factory, runs):
+def averaged(tmp_path_factory):
     cfg = bioevo.load_config("randman-2", [*TINY, "evolve.average_decay=0.8"], backend="cpp")
     return bioevo.run(cfg, tmp_path_factory.mktemp("averaged") / "run", progress=False)
 
@@ -133,12 +139,8 @@ def test_averaging_changes_what_is_validated_not_the_trajectory(runs, averaged):
     # the kept genome is the averaged one validated at the kept generation: scored again, the logged figures
     summary = averaged.summary
     best = next(r for r in rows_avg if r["val_acc"] and int(r["gen"]) == summary["val"]["best_generation"])
-    genome, _, cfg, _ = load_genome(avg / "best_genome.h5")
-    parts = assemble(cfg)
-    val_loss, pred = parts.scorer.dataset(genome, parts.splits["val"])
-    parts.scorer.evaluator.close()
-    assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-12)
-    assert np.mean(pred == parts.splits["val"].labels) == float(best["val_acc"])
+    _, val_loss, val_acc = rescored_on_validation(avg)
+    assert val_loss == pytest.approx(float(best["val_loss"]), rel=1e-12) and val_acc == float(best["val_acc"])
 
 
 @pytest.mark.parametrize("value", [1.0, -0.1, 1.5])
