@@ -159,7 +159,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                              readout_stats=stats, **options)
     build_s = time.perf_counter() - t0
     scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["readout"], fit["smoothness"],
-                    fit.get("last_steps", 0))
+                    fit.get("last_steps", 0), fit.get("temperature", 1.0))
     train = parts.splits["train"]
     _, individual = deap_classes()
     seconds, binary_wall = [], []

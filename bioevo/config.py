@@ -37,8 +37,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "scale": dict(SCALE_DEFAULTS),
     },
     # last_steps: score the readout on the last N steps of every sample only (0: all its steps)
+    # temperature: the cross-entropy losses divide the readout scores by it before the softmax (1: as they are)
     "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0,
-                "last_steps": 0},
+                "last_steps": 0, "temperature": 1.0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
     "evolve": {
         "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
@@ -63,7 +64,7 @@ _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime",
             "strategy.name": tuple(REGISTRY),
             "fitness.readout": READOUTS, "fitness.loss": tuple(LOSSES)}
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
-             "evolve.batch_size"}
+             "evolve.batch_size", "fitness.temperature"}
 _NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin", "fitness.last_steps",
                  "fitness.l2", "fitness.smoothness", "data.seed"}
 
@@ -277,6 +278,7 @@ def validate(cfg: dict) -> None:
             raise ConfigError(str(err)) from None
     if kind.train_size is not None:
         check_batch_size(cfg, kind.train_size(cfg["data"]))
+    check_temperature(cfg["fitness"])
     if not 0 <= cfg["evolve"]["average_decay"] < 1:
         raise ConfigError(f"evolve.average_decay must be in [0, 1) (0: off), got {cfg['evolve']['average_decay']}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
@@ -293,6 +295,14 @@ def validate(cfg: dict) -> None:
         if not value > 0:
             raise ConfigError(f"genome.scale.{key} must be a finite number > 0 (a multiplier of the strategy's "
                               f"sigma and step), got {value!r}")
+
+
+def check_temperature(fit: dict) -> None:
+    """fitness.temperature scales the softmax of the cross-entropy losses; any other loss would ignore it."""
+    if fit["temperature"] != 1.0 and not LOSSES[fit["loss"]].takes_temperature:
+        takes = ", ".join(name for name, loss in LOSSES.items() if loss.takes_temperature)
+        raise ConfigError(f"fitness.temperature applies to the losses {takes}; fitness.loss '{fit['loss']}' "
+                          f"does not use it (leave it at 1)")
 
 
 def check_batch_size(cfg: dict, n_train: int) -> None:

@@ -161,6 +161,7 @@ class Loss(NamedTuple):
     fn: Callable[..., np.ndarray]
     reads: str
     takes_margin: bool
+    takes_temperature: bool = False  # a softmax loss: fitness.temperature divides its scores
 
 
 class _ReadoutRegistry(MutableMapping):
@@ -268,8 +269,8 @@ def l2_penalty(genomes: np.ndarray, weight: float) -> np.ndarray:
 LOSSES: dict[str, Loss] = {
     "membrane_hinge": Loss(membrane_hinge, "trace", True),
     "final_step_hinge": Loss(final_step_hinge, "vfinal", True),
-    "max_cross_entropy": Loss(max_cross_entropy, "vmax", False),
-    "cross_entropy": Loss(cross_entropy, "readout", False),
+    "max_cross_entropy": Loss(max_cross_entropy, "vmax", False, True),
+    "cross_entropy": Loss(cross_entropy, "readout", False, True),
     "spike_count_hinge": Loss(spike_count_hinge, "spike_counts", True),
 }
 
@@ -284,9 +285,15 @@ def get_loss(name: str) -> Loss:
 
 
 def loss_values(name: str, recorded: dict[str, Any], scores: np.ndarray, labels: np.ndarray,
-                margin: float = 0.0) -> np.ndarray:
+                margin: float = 0.0, temperature: float = 1.0) -> np.ndarray:
     """Loss ``name`` per individual, shape ``(P,)``, from a ``recorded`` dict (keys: RECORDED) and the
-    configured readout's ``scores`` (what a loss reading "readout" takes)."""
+    configured readout's ``scores`` (what a loss reading "readout" takes).  A softmax loss reads its
+    scores divided by ``temperature``: above 1 it flattens the softmax, so that a confident wrong answer
+    costs about as much as a confident right one saves (see fitness.temperature in docs/training.md)."""
     loss = get_loss(name)
     data = scores if loss.reads == "readout" else recorded_input(recorded, loss.reads, f"loss {name!r}")
+    if temperature != 1.0:
+        if not loss.takes_temperature:
+            raise ValueError(f"loss {name!r} takes no temperature (got {temperature})")
+        data = np.asarray(data, dtype=np.float64) / temperature
     return loss.fn(data, labels, margin=margin) if loss.takes_margin else loss.fn(data, labels)

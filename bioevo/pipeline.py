@@ -177,6 +177,7 @@ ADDED_LATER = {
     "fitness.last_steps": 0,  # scoring windows: every step was scored
     "evolve.keep_by": "accuracy",  # the kept genome was the best by accuracy
     "evolve.average_decay": 0.0,  # the strategy's mean itself was validated
+    "fitness.temperature": 1.0,  # the softmax losses read the scores as they were
 }
 
 

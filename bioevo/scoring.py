@@ -43,6 +43,7 @@ class Scorer:
     readout: str = "max"
     smoothness: float = 0.0
     last_steps: int = 0
+    temperature: float = 1.0  # fitness.temperature: the softmax losses divide the scores by it
 
     def __post_init__(self) -> None:
         fitness.get_loss(self.loss_name)  # an unknown name fails here, not at the first batch
@@ -69,7 +70,7 @@ class Scorer:
 
     def _loss(self, r: Readouts, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
         recorded = self.recorded(r)
-        loss = fitness.loss_values(self.loss_name, recorded, scores, labels, self.margin)
+        loss = fitness.loss_values(self.loss_name, recorded, scores, labels, self.margin, self.temperature)
         if self.smoothness:
             loss = loss + fitness.smoothness_penalty(recorded["trace"], self.smoothness)
         return loss
@@ -164,4 +165,4 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
                                     parallel_samples=cfg["evolve"]["samples"] == "parallel",
                                     precision=cfg["evolve"]["precision"])
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"],
-                  f.get("last_steps", 0))
+                  f.get("last_steps", 0), f.get("temperature", 1.0))

@@ -156,6 +156,24 @@ def test_assemble_refuses_a_window_too_long_and_a_step_that_is_not_the_models(ov
         assemble(resolve_config("lif-clicks", [override]), build_evaluator=False)
 
 
+@pytest.mark.parametrize("override, message", [
+    ("fitness.temperature=0", r"fitness\.temperature must be > 0, got 0"),
+    ("fitness.temperature=-2.0", r"fitness\.temperature must be > 0, got -2\.0"),
+    ("fitness.temperature=inf", r"fitness\.temperature must be a finite number, got inf"),
+    ("fitness.temperature='hot'", r"fitness\.temperature must be a number, got 'hot'"),
+])
+def test_a_bad_temperature_is_one_line(override, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_config("competition-clicks", [override])
+
+
+def test_a_temperature_for_a_loss_without_a_softmax_is_refused():
+    with pytest.raises(ConfigError, match=r"fitness\.temperature applies to the losses max_cross_entropy, "
+                                          r"cross_entropy; fitness\.loss 'membrane_hinge' does not use it"):
+        resolve_config("lif-clicks", ["fitness.loss='membrane_hinge'", "fitness.temperature=2.0"])
+    assert resolve_config("lif-clicks", ["fitness.loss='membrane_hinge'"])["fitness"]["temperature"] == 1.0
+
+
 def test_a_window_of_spikes_is_refused():
     from bioevo.scoring import check_readout
 
@@ -186,9 +204,11 @@ class TraceOnly:
         return Readouts(TRACE.max(axis=2), trace=TRACE, stats={"vfinal": TRACE[:, :, -1, :]})
 
 
-def _scorer(loss: str, readout: str, last_steps: int, smoothness: float = 0.0) -> tuple[Scorer, np.ndarray]:
+def _scorer(loss: str, readout: str, last_steps: int, smoothness: float = 0.0,
+            temperature: float = 1.0) -> tuple[Scorer, np.ndarray]:
     layout = build_layout(load_model("lif"), {"inputs": 2, "hidden": 2, "classes": 2}, {})
-    return Scorer(TraceOnly(), layout, loss, 0.5, 0.0, readout, smoothness, last_steps), np.zeros((1, layout.size))
+    return (Scorer(TraceOnly(), layout, loss, 0.5, 0.0, readout, smoothness, last_steps, temperature),
+            np.zeros((1, layout.size)))
 
 
 def test_last_steps_hand_computed():
@@ -198,6 +218,10 @@ def test_last_steps_hand_computed():
     loss, acc = scorer.batch(g, data)
     ce = ((math.log(math.exp(1) + math.exp(3)) - 3) + (math.log(math.exp(3) + math.exp(1.5)) - 3)) / 2
     assert acc[0] == 1.0 and loss[0] == pytest.approx(ce)
+    # fitness.temperature 4 divides the window's maxima before the softmax; the predictions stay
+    scorer, g = _scorer("max_cross_entropy", "max", 2, temperature=4.0)
+    loss, acc = scorer.batch(g, data)
+    assert acc[0] == 1.0 and loss[0] == pytest.approx((math.log1p(math.exp(-2 / 4)) + math.log1p(math.exp(-1.5 / 4))) / 2)
     # over all steps: max [5, 3] and [3, 2] -> predictions 0, 0: one right
     scorer, g = _scorer("max_cross_entropy", "max", 0)
     assert scorer.batch(g, data)[1][0] == 0.5

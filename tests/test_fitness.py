@@ -97,12 +97,12 @@ def test_l2_penalty():
 def test_registry_and_unknown_loss():
     assert set(F.LOSSES) == {"membrane_hinge", "final_step_hinge", "max_cross_entropy", "cross_entropy",
                              "spike_count_hinge"}
-    fn, reads, takes_margin = F.get_loss("max_cross_entropy")
-    assert fn is F.max_cross_entropy and reads == "vmax" and not takes_margin
-    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace", True)
-    assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts", True)
-    assert F.get_loss("final_step_hinge") == (F.final_step_hinge, "vfinal", True)  # tracked, no trace needed
-    assert F.get_loss("cross_entropy") == (F.cross_entropy, "readout", False)
+    fn, reads, takes_margin, takes_temperature = F.get_loss("max_cross_entropy")
+    assert fn is F.max_cross_entropy and reads == "vmax" and not takes_margin and takes_temperature
+    assert F.get_loss("membrane_hinge") == (F.membrane_hinge, "trace", True, False)
+    assert F.get_loss("spike_count_hinge") == (F.spike_count_hinge, "spike_counts", True, False)
+    assert F.get_loss("final_step_hinge") == (F.final_step_hinge, "vfinal", True, False)  # tracked, no trace needed
+    assert F.get_loss("cross_entropy") == (F.cross_entropy, "readout", False, True)
     # every readout and loss reads something the simulation can record (or the readout's scores)
     assert {r.reads for r in F.READOUT_REGISTRY.values()} <= set(F.RECORDED)
     assert {loss.reads for loss in F.LOSSES.values()} <= set(F.RECORDED) | {"readout"}
@@ -234,3 +234,25 @@ def test_smoothness_penalty_hand_computed():
     np.testing.assert_allclose(F.smoothness_penalty(TRACE, 0.1), [0.489 / 3])
     flat = np.ones((2, 3, 5, 4))
     np.testing.assert_array_equal(F.smoothness_penalty(flat, 1.0), [0.0, 0.0])
+
+
+def test_temperature_divides_the_softmax_scores():
+    """Two classes: cross-entropy is log(1 + exp(-(v_true - v_other) / T)); accuracy is not the loss's business."""
+    vmax = np.array([[[4.0, 0.0], [0.0, 8.0], [1.0, 1.0]]])  # right by 4, wrong by 8, a tie
+    labels = np.array([0, 0, 1])
+    for T in (1.0, 4.0, 8.0):
+        expected = (math.log1p(math.exp(-4.0 / T)) + math.log1p(math.exp(8.0 / T)) + math.log(2.0)) / 3
+        got = F.loss_values("max_cross_entropy", {"vmax": vmax}, None, labels, temperature=T)
+        assert got[0] == pytest.approx(expected, rel=1e-12)
+        assert F.loss_values("cross_entropy", {}, vmax, labels, temperature=T)[0] == pytest.approx(expected, rel=1e-12)
+    # why a temperature: at T=1 a random winner (one right by 8, one wrong by 8) costs far more than a tie (log 2),
+    # at T=8 about as much, so that activity which is still undecided is not pushed back to silence
+    coin = np.array([[[8.0, 0.0], [0.0, 8.0]]])
+    tie = F.loss_values("max_cross_entropy", {"vmax": np.zeros((1, 2, 2))}, None, np.array([0, 0]))[0]
+    assert F.loss_values("max_cross_entropy", {"vmax": coin}, None, np.array([0, 0]))[0] > 5 * tie
+    assert F.loss_values("max_cross_entropy", {"vmax": coin}, None, np.array([0, 0]), temperature=8.0)[0] < 1.4 * tie
+
+
+def test_temperature_is_refused_by_a_loss_without_a_softmax():
+    with pytest.raises(ValueError, match="loss 'membrane_hinge' takes no temperature"):
+        F.loss_values("membrane_hinge", {"trace": TRACE}, None, LABELS, 0.0, temperature=2.0)

@@ -86,6 +86,7 @@ class Network:
     synapses: tuple[Synapse, ...]
     n_sub: int  # integration steps per input step
     window: int = 0  # fitness.last_steps: score the max of the readout trace's last N samples (0: every step)
+    temperature: float = 1.0  # fitness.temperature: the loss's softmax reads the maxima divided by it
 
 
 _ON_PRE = re.compile(r"^(\w+)_post\s*\+=\s*w(?:\s*\*\s*(\w+)_post)?(?:\s*\*\s*count_pre)?$")
@@ -175,7 +176,8 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> "Network | Circuit":
                           f"'{cfg['fitness']['readout']}' / '{cfg['fitness']['loss']}'")
     if cfg["fitness"].get("l2", 0) or cfg["fitness"].get("smoothness", 0):
         raise ConfigError("method bptt: fitness.l2 and smoothness must be 0")
-    net = replace(net, window=int(cfg["fitness"].get("last_steps", 0)))
+    net = replace(net, window=int(cfg["fitness"].get("last_steps", 0)),
+                  temperature=float(cfg["fitness"].get("temperature", 1.0)))
     if isinstance(net, Circuit):
         return net
     for seg in layout.segments:
@@ -220,6 +222,7 @@ class Circuit:
     synapses: tuple[CircuitSynapse, ...]
     n_sub: int = 1
     window: int = 0
+    temperature: float = 1.0
 
 
 def parse_circuit(model: ModelSpec) -> Circuit:
@@ -489,7 +492,7 @@ def _fit_one(lr: float, net: Network, layout: GenomeLayout, initial: np.ndarray,
     opt = optax.chain(*chain, optax.adam(lr))
 
     def loss_fn(p, x, y):
-        return cross_entropy(simulate(net, layout, p, x, slope)[0], y)
+        return cross_entropy(simulate(net, layout, p, x, slope)[0] / net.temperature, y)
 
     @jax.jit
     def step(p, state, x, y):
@@ -500,7 +503,7 @@ def _fit_one(lr: float, net: Network, layout: GenomeLayout, initial: np.ndarray,
 
     @jax.jit
     def score(p, x, y):
-        vmax = simulate(net, layout, p, x, slope, checkpoint=False)[0]
+        vmax = simulate(net, layout, p, x, slope, checkpoint=False)[0] / net.temperature
         lse = jax.nn.logsumexp(vmax, axis=1)
         return lse - jnp.take_along_axis(vmax, y[:, None], axis=1)[:, 0], jnp.argmax(vmax, axis=1)
 

@@ -33,6 +33,9 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> None:
     readout = cfg["fitness"]["readout"]
     if readout not in READOUTS:
         raise ConfigError(f"method snn scores fitness.readout {', '.join(READOUTS)}, got '{readout}'")
+    if cfg["fitness"].get("temperature", 1.0) != 1.0:
+        raise ConfigError("method snn trains the plain cross-entropy; fitness.temperature must be 1, got "
+                          f"{cfg['fitness']['temperature']}")
     for seg in layout.segments:
         if seg.kind != "weight":
             continue
