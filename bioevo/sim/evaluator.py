@@ -66,13 +66,27 @@ def cache_root() -> Path:
 
 @contextmanager
 def _locked(path: Path, exclusive: bool):
+    """The lock of a compiled project: shared while a binary runs, exclusive while it is built.
+
+    flock gives a waiting exclusive lock no priority: two processes running the same project
+    overlap their shared locks without a gap, and a third one that must build (or only verify)
+    it waited for as long as they ran.  A turnstile beside the lock orders them: a builder holds
+    it while it waits, a run passes through it before taking its shared lock, so runs that come
+    after a builder wait behind it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    with open(path.with_name(path.name + ".turnstile"), "a") as turnstile, open(path, "a") as f:
+        fcntl.flock(turnstile, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
         try:
-            yield
+            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 # Brian2 has one standalone device of each kind per process; a new build resets it and invalidates
