@@ -37,9 +37,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "scale": dict(SCALE_DEFAULTS),
     },
     # last_steps: score the readout on the last N steps of every sample only (0: all its steps)
-    # temperature: the cross-entropy losses divide the readout scores by it before the softmax (1: as they are)
+    # temperature: the cross-entropy losses divide the readout scores by it before the softmax (1: as they are),
+    # for the first temperature_generations generations, then 1 (0: the temperature throughout)
     "fitness": {"loss": "max_cross_entropy", "readout": "max", "margin": 0.0, "l2": 0.0, "smoothness": 0.0,
-                "last_steps": 0, "temperature": 1.0},
+                "last_steps": 0, "temperature": 1.0, "temperature_generations": 0},
     "strategy": {"name": "es"},  # plus one table per strategy with its hyperparameters, see defaults()
     "evolve": {
         "generations": 1000, "batch_size": 256, "eval_every": 0, "patience": 0, "target_val_accuracy": 1.0,
@@ -66,7 +67,7 @@ _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime",
 _POSITIVE = {"data.n_steps", "data.n_units", "data.nb_spikes", "model.hidden", "evolve.generations", "genome.init_spread",
              "evolve.batch_size", "fitness.temperature"}
 _NON_NEGATIVE = {"evolve.eval_every", "evolve.patience", "evolve.seed", "fitness.margin", "fitness.last_steps",
-                 "fitness.l2", "fitness.smoothness", "data.seed"}
+                 "fitness.l2", "fitness.smoothness", "data.seed", "fitness.temperature_generations"}
 
 
 def _type_name(value: Any) -> str:
@@ -278,7 +279,7 @@ def validate(cfg: dict) -> None:
             raise ConfigError(str(err)) from None
     if kind.train_size is not None:
         check_batch_size(cfg, kind.train_size(cfg["data"]))
-    check_temperature(cfg["fitness"])
+    check_temperature(cfg)
     if not 0 <= cfg["evolve"]["average_decay"] < 1:
         raise ConfigError(f"evolve.average_decay must be in [0, 1) (0: off), got {cfg['evolve']['average_decay']}")
     if not 0 < cfg["evolve"]["target_val_accuracy"] <= 1:
@@ -297,12 +298,25 @@ def validate(cfg: dict) -> None:
                               f"sigma and step), got {value!r}")
 
 
-def check_temperature(fit: dict) -> None:
-    """fitness.temperature scales the softmax of the cross-entropy losses; any other loss would ignore it."""
+def check_temperature(cfg: dict) -> None:
+    """fitness.temperature scales the softmax of the cross-entropy losses; any other loss would ignore it.
+    Validation losses before and after a temperature_generations switch are on different scales."""
+    fit = cfg["fitness"]
     if fit["temperature"] != 1.0 and not LOSSES[fit["loss"]].takes_temperature:
         takes = ", ".join(name for name, loss in LOSSES.items() if loss.takes_temperature)
         raise ConfigError(f"fitness.temperature applies to the losses {takes}; fitness.loss '{fit['loss']}' "
                           f"does not use it (leave it at 1)")
+    if fit["temperature_generations"] and fit["temperature"] != 1.0 and cfg["evolve"]["keep_by"] == "loss":
+        raise ConfigError("evolve.keep_by 'loss' compares validation losses across generations, and "
+                          "fitness.temperature_generations changes their scale midway; keep by 'accuracy', or "
+                          "set fitness.temperature_generations = 0")
+
+
+def temperature_at(fit: dict, gen: int) -> float:
+    """The softmax temperature of generation ``gen``: fitness.temperature for the first
+    fitness.temperature_generations generations (all of them if 0), then 1."""
+    schedule = fit.get("temperature_generations", 0)
+    return float(fit.get("temperature", 1.0)) if not schedule or gen < schedule else 1.0
 
 
 def check_batch_size(cfg: dict, n_train: int) -> None:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from . import interrupt
 from .checkpoint import CHECKPOINT, LoopState, save_checkpoint
+from .config import temperature_at
 from .data.spikes import SpikeData
 from .errors import RunError
 from .rundir import MetricsLog
@@ -104,6 +105,7 @@ def train(cfg: dict, splits: dict[str, SpikeData], scorer: Scorer, strategy: Str
         if loop.stop_reason:  # resumed after the run had stopped (target or patience) but before it finished
             break
         indices = batch_indices(len(train_data), ev["batch_size"], batch_seed, gen)
+        scorer.temperature = temperature_at(cfg["fitness"], gen)  # training and validation alike
         if population_scorer is None:
             batch = train_data.subset(indices)
             score = lambda genomes, b=batch: scorer.batch(genomes, b)  # noqa: E731

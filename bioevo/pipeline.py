@@ -178,6 +178,7 @@ ADDED_LATER = {
     "evolve.keep_by": "accuracy",  # the kept genome was the best by accuracy
     "evolve.average_decay": 0.0,  # the strategy's mean itself was validated
     "fitness.temperature": 1.0,  # the softmax losses read the scores as they were
+    "fitness.temperature_generations": 0,  # and did so in every generation
 }
 
 

@@ -34,6 +34,10 @@ class DaskPopulation:
     def __init__(self, client, parts, chunk: int | None = None) -> None:
         from ..assemble import population_size
 
+        if parts.cfg["fitness"].get("temperature_generations", 0) and parts.cfg["fitness"]["temperature"] != 1.0:
+            raise ConfigError("fitness.temperature_generations (a temperature that changes during the run) is not "
+                              "supported with Dask workers yet: the workers score at one temperature; train "
+                              "without --workers/--scheduler, or set fitness.temperature_generations = 0")
         self.client = client
         workers = sorted(client.scheduler_info()["workers"])
         popsize = population_size(parts.strategy)

@@ -5,7 +5,8 @@ trained on the same preset and seed, both scored by the Brian2 network on the te
 
 ES_RUN_DIR holds best_genome.h5 (the evolved genome, its layout and config); BPTT_DIR holds
 baselines.json from `python -m bioevo.tasks.baselines --methods bptt` on the same preset and
-seed: its genome has the same layout, so it is put into the evolved run's network.  The
+seed: its genome has the same layout, so it is put into the evolved run's network.  An ES run
+stopped before its end (no best_genome.h5) is scored from its checkpoint's best genome.  The
 argmax accuracy Brian2 gives the BPTT genome must equal the test accuracy the JAX twin
 reported (a check of the twin on the whole test split).  Writes decisive.json into each dir.
 """
@@ -21,11 +22,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clicks"))
 from control import evaluate, stats  # noqa: E402
 
 from bioevo.assemble import assemble  # noqa: E402
+from bioevo.checkpoint import read_checkpoint  # noqa: E402
+from bioevo.config import resolve_config  # noqa: E402
 from bioevo.rundir import load_genome  # noqa: E402
 
 
+def kept_genome(run: Path) -> tuple[np.ndarray, dict]:
+    """The run's kept genome and config: best_genome.h5, or the checkpoint of a run stopped early."""
+    if (run / "best_genome.h5").exists():
+        genome, _, cfg, _ = load_genome(run / "best_genome.h5")
+        return genome, cfg
+    _, loop, _ = read_checkpoint(run)
+    return np.asarray(loop.best_genome, float), resolve_config(run / "config.toml")
+
+
 def main(es_dir: str, bptt_dir: str | None = None) -> dict:
-    genome, layout, cfg, _ = load_genome(Path(es_dir) / "best_genome.h5")
+    genome, cfg = kept_genome(Path(es_dir))
     cfg["evolve"]["samples"] = cfg["evolve"].get("samples", "sequential")
     parts = assemble(cfg)
     test = parts.splits["test"]
