@@ -164,19 +164,27 @@ def test_a_run_kept_by_loss_of_the_averaged_mean_resumes_exactly(tmp_path, whole
 
 @pytest.mark.slow
 def test_a_checkpoint_written_before_keep_by_existed_resumes_exactly(tmp_path, whole, interrupted):
-    """No keep_by in its config, no best_val_loss in its loop state: kept by accuracy, the kept genome's
-    validation loss taken from metrics.csv, and the run ends where the uninterrupted one did."""
+    """No keep_by in its config, no best_val_loss in its loop state (nor any other key added to the
+    config since, pipeline.ADDED_LATER): kept by accuracy, the kept genome's validation loss taken
+    from metrics.csv, and the run ends where the uninterrupted one did."""
+    from bioevo.pipeline import ADDED_LATER
+
     out = copy_run(interrupted, tmp_path / "run")
+    assert "evolve.keep_by" in ADDED_LATER
     with h5py.File(out / CHECKPOINT, "r+") as f:
         loop = json.loads(f.attrs["loop"])
         del loop["best_val_loss"]
         f.attrs["loop"] = json.dumps(loop)
         config = json.loads(f.attrs["config"])
-        del config["evolve"]["keep_by"]
+        for dotted in ADDED_LATER:
+            section, name = dotted.split(".")
+            del config[section][name]
         f.attrs["config"] = json.dumps(config)
     toml = out / "config.toml"
+    names = tuple(f"{dotted.split('.')[1]} =" for dotted in ADDED_LATER)
     toml.write_text("".join(line for line in toml.read_text().splitlines(keepends=True)
-                            if not line.startswith("keep_by =")))
+                            if not line.startswith(names)))
+    assert not any(line.startswith(names) for line in toml.read_text().splitlines())
     assert read_checkpoint(out)[1].best_val_loss == float("inf")
     res = train_cli("--resume", str(out), "--quiet")
     assert res.returncode == 0, res.stderr
