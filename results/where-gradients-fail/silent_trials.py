@@ -1,6 +1,7 @@
 """Are a competition-clicks genome's silent test trials the ones with nearly equal click counts?
 
     PYTHONPATH=. python results/where-gradients-fail/silent_trials.py RUN_DIR...
+"""
 import json, sys
 from pathlib import Path
 import numpy as np
