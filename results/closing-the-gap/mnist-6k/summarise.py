@@ -20,7 +20,7 @@ def main() -> None:
         for name, m in d["methods"].items():
             rows.setdefault(NAMES[name], {})[d["seed"]] = (m["test_accuracy"], m["wall_seconds"])
     evolved = {"es-s*": "evolved SNN, es (preset mnist)",
-               "es-p256-s*": "evolved SNN, es popsize 256 (seed 0 tunes: not a report seed)"}
+               "es-p256-s*": "evolved SNN, es popsize 256 (seeds 0-2 tune: not report seeds)"}
     for pattern, label in evolved.items():
         for s in sorted(HERE.glob(f"{pattern}/summary.json")):
             d = json.loads(s.read_text())
