@@ -140,6 +140,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
     ``overrides``: --set strings applied to the preset (a population size, say)."""
     import bioevo
     from .assemble import assemble
+    from .config import final_temperature
     from .evolve import batch_indices
     from .limits import limit_seconds, work_per_sample
     from .scoring import Scorer, recording_needs
@@ -159,7 +160,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                              readout_stats=stats, **options)
     build_s = time.perf_counter() - t0
     scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["readout"], fit["smoothness"],
-                    fit.get("last_steps", 0), fit.get("temperature", 1.0))
+                    fit.get("last_steps", 0), final_temperature(fit))
     train = parts.splits["train"]
     _, individual = deap_classes()
     seconds, binary_wall = [], []

@@ -306,7 +306,7 @@ def check_temperature(cfg: dict) -> None:
         takes = ", ".join(name for name, loss in LOSSES.items() if loss.takes_temperature)
         raise ConfigError(f"fitness.temperature applies to the losses {takes}; fitness.loss '{fit['loss']}' "
                           f"does not use it (leave it at 1)")
-    if fit["temperature_generations"] and fit["temperature"] != 1.0 and cfg["evolve"]["keep_by"] == "loss":
+    if temperature_switches(fit) and cfg["evolve"]["keep_by"] == "loss":
         raise ConfigError("evolve.keep_by 'loss' compares validation losses across generations, and "
                           "fitness.temperature_generations changes their scale midway; keep by 'accuracy', or "
                           "set fitness.temperature_generations = 0")
@@ -317,6 +317,16 @@ def temperature_at(fit: dict, gen: int) -> float:
     fitness.temperature_generations generations (all of them if 0), then 1."""
     schedule = fit.get("temperature_generations", 0)
     return float(fit.get("temperature", 1.0)) if not schedule or gen < schedule else 1.0
+
+
+def final_temperature(fit: dict) -> float:
+    """The temperature a run ends on (what a gradient baseline trains)."""
+    return temperature_at(fit, math.inf)
+
+
+def temperature_switches(fit: dict) -> bool:
+    """Whether the temperature changes during a run."""
+    return temperature_at(fit, 0) != final_temperature(fit)
 
 
 def check_batch_size(cfg: dict, n_train: int) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import fitness
-from .config import ConfigError
+from .config import ConfigError, final_temperature
 from .data.spikes import SpikeData
 from .genome import GenomeLayout
 from .model import ModelSpec
@@ -165,4 +165,4 @@ def make_scorer(cfg: dict, model: ModelSpec, layout: GenomeLayout, population: i
                                     parallel_samples=cfg["evolve"]["samples"] == "parallel",
                                     precision=cfg["evolve"]["precision"])
     return Scorer(evaluator, layout, f["loss"], f["margin"], f["l2"], f["readout"], f["smoothness"],
-                  f.get("last_steps", 0), f.get("temperature", 1.0))
+                  f.get("last_steps", 0), final_temperature(f))  # training sets each generation's

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import bioevo
-from bioevo.config import ConfigError, resolve_config, temperature_at
+from bioevo.config import ConfigError, final_temperature, resolve_config, temperature_at, temperature_switches
 from bioevo.scoring import Scorer
 
 # the shape of tests/test_keep_by.py's runs (one compiled project for both)
@@ -19,6 +19,9 @@ def test_the_temperature_holds_for_its_generations_then_is_1():
     assert [temperature_at(fit, g) for g in (0, 199, 200, 5000)] == [8.0, 8.0, 1.0, 1.0]
     assert [temperature_at({**fit, "temperature_generations": 0}, g) for g in (0, 10**6)] == [8.0, 8.0]
     assert temperature_at({}, 3) == 1.0  # configs written before either key existed
+    assert (final_temperature(fit), temperature_switches(fit)) == (1.0, True)
+    assert (final_temperature({**fit, "temperature_generations": 0}), temperature_switches({"temperature": 8.0})) == (8.0, False)
+    assert not temperature_switches({"temperature": 1.0, "temperature_generations": 200})
 
 
 @pytest.mark.parametrize("overrides, message", [

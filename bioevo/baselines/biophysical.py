@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import ConfigError, temperature_at
+from ..config import ConfigError, final_temperature
 from ..genome import GenomeLayout
 from ..model import ModelSpec
 from . import snn
@@ -176,10 +176,8 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> "Network | Circuit":
                           f"'{cfg['fitness']['readout']}' / '{cfg['fitness']['loss']}'")
     if cfg["fitness"].get("l2", 0) or cfg["fitness"].get("smoothness", 0):
         raise ConfigError("method bptt: fitness.l2 and smoothness must be 0")
-    # a temperature that ES uses only for its first generations (temperature_generations): BPTT trains
-    # the loss the ES run ends on
-    final = temperature_at(cfg["fitness"], 10**12)
-    net = replace(net, window=int(cfg["fitness"].get("last_steps", 0)), temperature=final)
+    # BPTT trains the loss the ES run ends on (a temperature_generations switch: the plain one)
+    net = replace(net, window=int(cfg["fitness"].get("last_steps", 0)), temperature=final_temperature(cfg["fitness"]))
     if isinstance(net, Circuit):
         return net
     for seg in layout.segments:

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import ConfigError, temperature_at
+from ..config import ConfigError, final_temperature
 from ..genome import GenomeLayout
 from ..readout_stats import TRACKED_STATS
 
@@ -33,7 +33,7 @@ def check_supported(cfg: dict, layout: GenomeLayout) -> None:
     readout = cfg["fitness"]["readout"]
     if readout not in READOUTS:
         raise ConfigError(f"method snn scores fitness.readout {', '.join(READOUTS)}, got '{readout}'")
-    if temperature_at(cfg["fitness"], 10**12) != 1.0:  # the loss an ES run ends on
+    if final_temperature(cfg["fitness"]) != 1.0:  # the loss an ES run ends on
         raise ConfigError("method snn trains the plain cross-entropy; fitness.temperature must be 1 (or apply only "
                           f"to the first fitness.temperature_generations), got {cfg['fitness']['temperature']}")
     for seg in layout.segments:

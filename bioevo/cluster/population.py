@@ -13,7 +13,7 @@ from concurrent.futures import CancelledError
 
 import numpy as np
 
-from ..config import ConfigError
+from ..config import ConfigError, temperature_switches
 from ..errors import RunError
 from . import remote
 
@@ -34,7 +34,7 @@ class DaskPopulation:
     def __init__(self, client, parts, chunk: int | None = None) -> None:
         from ..assemble import population_size
 
-        if parts.cfg["fitness"].get("temperature_generations", 0) and parts.cfg["fitness"]["temperature"] != 1.0:
+        if temperature_switches(parts.cfg["fitness"]):
             raise ConfigError("fitness.temperature_generations (a temperature that changes during the run) is not "
                               "supported with Dask workers yet: the workers score at one temperature; train "
                               "without --workers/--scheduler, or set fitness.temperature_generations = 0")

@@ -23,7 +23,9 @@ from bioevo.baselines.data import evolved_network, make_splits
 from bioevo.config import resolve_config
 
 
-def probe(preset: str, overrides: list[str], seed: int, n_trials: int, inits: int) -> dict:
+def probe(preset: str, overrides: list[str], seed: int, n_trials: int, inits: int,
+          genes: dict[str, float] | None = None) -> dict:
+    genes = genes or {}
     cfg = resolve_config(preset, overrides, seed=seed)
     splits = make_splits(cfg)
     network = evolved_network(cfg, splits)
@@ -39,7 +41,10 @@ def probe(preset: str, overrides: list[str], seed: int, n_trials: int, inits: in
         run = jax.jit(lambda p, xx: bp.simulate(replace(net, window=0), network.layout, p, xx, checkpoint=False))
         runw = jax.jit(lambda p, xx: bp.simulate(net, network.layout, p, xx, checkpoint=False)[0])
         for k in range(inits):
-            genome = network.initial if k == 0 else network.layout.initial(np.random.default_rng([seed, k]))
+            genome = np.array(network.initial if k == 0 else network.layout.initial(np.random.default_rng([seed, k])), float)
+            for name, value in genes.items():  # --gene: a weight segment set to a natural value (a shared strength)
+                seg = next(s for s in network.layout.segments if s.name == name)
+                genome[network.layout.slices()[name]] = value / seg.weight_scale if seg.kind == "weight" else value
             p = snn.initial_params(network.layout, np.asarray(genome, float))
             c_stim = np.asarray(run(p, jnp.asarray(x[:, :stim]))[1])
             c_delay = np.asarray(run(p, jnp.asarray(x[:, :stim + delay]))[1]) - c_stim
@@ -70,8 +75,10 @@ if __name__ == "__main__":
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--trials", type=int, default=64)
     ap.add_argument("--inits", type=int, default=1)
+    ap.add_argument("--gene", action="append", default=[], help="SEGMENT=VALUE, e.g. w.exc_exc=0.8")
     a = ap.parse_args()
-    r = probe(a.preset, a.overrides, a.seed, a.trials, a.inits)
+    r = probe(a.preset, a.overrides, a.seed, a.trials, a.inits,
+              {g.split("=")[0]: float(g.split("=")[1]) for g in a.gene})
     for i in r["inits"]:
         print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in i.items()))
     json.dump(r, sys.stdout if False else open("/dev/null", "w"))
