@@ -47,7 +47,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "seed": 0, "backend": "cpp", "progress": True,
         # the batch's samples one after another in the network (fastest on CPUs) or side by side (for GPUs)
         "samples": "sequential",
-        # the network's floating-point type: float32 halves its memory traffic (results/perf/README.md)
+        # the network's floating-point type: float32 halves its memory traffic (results/perf/README.md);
+        # float32-weights stores only the synaptic weights as float32 (the arithmetic stays float64)
         "precision": "float64",
         # which validation figure of the strategy's mean picks the kept genome and resets the patience:
         # the highest accuracy, or the lowest loss (finer than accuracy on a small validation split)
@@ -60,7 +61,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _OPTIONAL_TYPES = {f"data.{k}": t for kind in DATA_KINDS.values() for k, t in kind.optional_types.items()}
 _FREE_TABLES = {"model.params", "genome.weight_gain", "genome.scale"}  # keys checked against the model, not here
 _CHOICES = {"data.kind": tuple(DATA_KINDS), "evolve.backend": ("cpp", "runtime", "cuda"),
-            "evolve.samples": ("sequential", "parallel"), "evolve.precision": ("float64", "float32"),
+            "evolve.samples": ("sequential", "parallel"), "evolve.precision": ("float64", "float32", "float32-weights"),
             "evolve.keep_by": ("accuracy", "loss"),
             "strategy.name": tuple(REGISTRY),
             "fitness.readout": READOUTS, "fitness.loss": tuple(LOSSES)}

@@ -8,6 +8,7 @@ with a delay (which keeps Brian2's spike queue).  Serving (one forked copy of an
 binary per evaluation) must survive a killed server.  float32 networks agree with the float32
 numpy reference within a tolerance derived below.
 """
+import dataclasses
 import os
 import signal
 from pathlib import Path
@@ -23,7 +24,8 @@ from bioevo.sim.evaluator import PopulationEvaluator
 from bioevo.sim.reference import simulate_lif
 
 P, B, T = 3, 4, 20
-SIZES = {"inputs": 12, "hidden": 7, "classes": 3}
+# 41 hidden units: the input's runs of 41 targets take every tile width of the grouped delivery (32 + 8 + 1)
+SIZES = {"inputs": 12, "hidden": 41, "classes": 3}
 GAIN = {"input_hidden": 8.0, "hidden_hidden": 2.0, "hidden_readout": 2.0}
 
 
@@ -62,6 +64,7 @@ def _evaluate(model, case, templates):
 
 @pytest.mark.slow
 def test_readouts_equal_brians_own_templates_bit_for_bit(delayed_model, case):
+    assert sum(device.TILES) + 1 == SIZES["hidden"]
     ours, brians = _evaluate(delayed_model, case, "bioevo"), _evaluate(delayed_model, case, "brian2")
     assert brians.spike_counts["hidden"].sum() > 0, "the hidden layer must spike for the comparison to mean much"
     assert brians.vmax.std() > 0
@@ -141,6 +144,25 @@ def test_float32_agrees_with_the_float32_reference():
     assert (ours.vmax.argmax(-1) == ref64.argmax(-1)).mean() >= 0.99
 
 
+@pytest.mark.slow
+def test_float32_weights_are_the_float64_dynamics_of_rounded_weights():
+    """float32-weights: only ``w`` is stored as float32, so the readouts are the float64 reference's
+    for the same weights rounded to float32 (1e-12: float64 sums in the same order up to
+    reassociation of one product), and not those of the unrounded weights."""
+    model, layout, params, raster = bench.make_problem(8, 32)
+    ev = PopulationEvaluator(model, layout.layer_sizes, 8, 32, bench.N_STEPS, precision="float32-weights")
+    try:
+        ours = ev.evaluate(params, raster)
+        assert ev._dtype("input_hidden", "w") == np.float32
+        assert ev._dtype("hidden", "v") == np.float64
+    finally:
+        ev.close()
+    rounded = dataclasses.replace(params, weights={name: w.astype(np.float32).astype(np.float64)
+                                                   for name, w in params.weights.items()})
+    np.testing.assert_allclose(ours.vmax, simulate_lif(rounded, raster, dtype=np.float64)[0], rtol=0, atol=1e-12)
+    assert np.abs(ours.vmax - simulate_lif(params, raster, dtype=np.float64)[0]).max() > 1e-9
+
+
 def test_order_free_statements_are_sorted_and_the_rest_kept():
     lines = ["a = 1;", "_array_z_clock_t[0] = 0.0;", "_array_a_clock_t[0] = 0.0;", "network.clear();",
              "network.add(&z_clock, NULL);", "network.add(&a_clock, NULL);", "network.add(&b, _run_b);",
@@ -189,10 +211,12 @@ def test_grouped_delivery_only_where_statements_just_update_targets():
     update = ["double I_post = _ptr_array_t_I[_postsynaptic_idx];", "const double w = _ptr_array_s_w[_idx];",
               "I_post += w;", "_ptr_array_t_I[_postsynaptic_idx] = I_post;"]
     grouped = device.grouped_delivery(head + update, post, pre)
-    assert grouped["width"] == device.TILE
-    tile = "\n".join(grouped["tile"])
-    assert tile.count("double& I_post = _acc") == device.TILE  # one register per target of the tile
-    assert "_ptr_array_t_I[_first_target + _position + 7] = _acc7_I_post;" in tile
+    assert [tile["width"] for tile in grouped["tiles"]] == list(device.TILES)
+    for tile in grouped["tiles"]:
+        code, last = "\n".join(tile["code"]), tile["width"] - 1
+        assert code.count("double& I_post = _acc") == tile["width"]  # one register per target of the tile
+        assert f"_ptr_array_t_I[_first_target + _position + {last}] = _acc{last}_I_post;" in code
+    assert "_ptr_array_t_I[_first_target + _position + 0] = _acc0_I_post;" in "\n".join(grouped["tail"])
     # a write to a synaptic variable (plasticity) or to the source: spikes one at a time
     assert device.grouped_delivery(head + update + ["_ptr_array_s_w[_idx] = w;"], post, pre) is None
     assert device.grouped_delivery(head + update + ["_ptr_array_u_x[_presynaptic_idx] = 0;"], post, pre) is None
@@ -266,3 +290,14 @@ def test_an_evaluator_built_after_others_reuses_the_project_a_fresh_process_buil
         return res.stdout
 
     assert run("after_others") == run("first")
+
+
+def test_the_cache_key_follows_the_code_that_rewrites_generated_code(tmp_path, monkeypatch):
+    """A change to bioevo.sim.device (a tile width, an index rewrite) must not reuse builds made
+    before it: the templates' digest covers the module as well as the template files."""
+    before = device.templates_digest()
+    assert device.templates_digest() == before  # deterministic
+    edited = tmp_path / "device.py"
+    edited.write_text(Path(device.__file__).read_text().replace("TILES = (32, 8)", "TILES = (16, 8)"))
+    monkeypatch.setattr(device, "__file__", str(edited))
+    assert device.templates_digest() != before

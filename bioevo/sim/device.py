@@ -139,20 +139,26 @@ def results_writer(device, variables) -> str:
 _POST_LOAD = re.compile(r"^(const )?(double|float|int32_t|int64_t|char|bool) (\w+) = (\w+)\[_postsynaptic_idx\];$")
 _POST_STORE = re.compile(r"^(\w+)\[_postsynaptic_idx\] = (\w+);$")
 _ELEMENT_STORE = re.compile(r"\]\s*([-+*/]?=)(?!=)")
-TILE = 8  # targets accumulated at once by grouped delivery
+# targets accumulated at once by grouped delivery, widest first: every member of a group adds to each
+# target of the tile, one addition after the other, so a target's sum is a chain as long as the group
+# (4 cycles of latency per link for a fused multiply-add); TILES[0] targets are that many independent
+# chains, enough to keep both vector units busy (SHD: 60 spikes a step to runs of 64 targets).
+# The narrower tiles and the tail of one take what is left of a run.
+TILES = (32, 8)
 
 
 def grouped_delivery(lines: list[str], synaptic_post: str, synaptic_pre: str) -> dict | None:
     """The generated statements of one synapse rewritten for delivering a group of spikes at once
     (``templates/synapses.cpp``): spikes whose synapses reach the same targets (the input units of
-    a population, or the neurons of one individual) are delivered target by target, ``TILE``
-    targets at a time, each target's variables held in registers while every spike of the group
+    a population, or the neurons of one individual) are delivered target by target, a tile of
+    ``TILES`` targets at a time, each target's variables held in registers while every spike of the group
     adds to them in the spike list's order, then stored once; Brian2's loop reads and writes the
     target's variable once per spike.  Each target sees the same operations in the same order, so
     the sums are the same bit for bit.  None where the statements do anything else than read
     target variables, update them and write them back (then spikes are delivered one at a time).
 
-    Returns the C++ lines of one tile of ``TILE`` targets and of one target (the run's tail)."""
+    Returns the C++ lines of one tile of each width in ``TILES`` ("tiles": a list of {"width",
+    "code"}) and of one target ("tail", what is left of a run)."""
     code = [line.strip() for line in contiguous_indices(lines, synaptic_post, synaptic_pre) if line.strip()]
     loads, stores, middle = {}, {}, []
     for line in code:
@@ -197,7 +203,7 @@ def grouped_delivery(lines: list[str], synaptic_post: str, synaptic_pre: str) ->
                 for j, p in enumerate(positions) for name, array in stores.items()]
         return out
 
-    return {"tile": block(TILE), "tail": block(1), "width": TILE}
+    return {"tiles": [{"width": width, "code": block(width)} for width in TILES], "tail": block(1)}
 
 
 class FastCodeObject(CPPStandaloneCodeObject):
@@ -265,8 +271,9 @@ def build_preferences():
 
 
 def templates_digest() -> str:
-    """Changes whenever a template does (part of the compiled projects' cache key)."""
-    h = hashlib.sha256()
+    """Changes whenever a template does, or this module, which rewrites the generated code (tile
+    widths, index reads): part of the compiled projects' cache key."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
     for path in sorted([*TEMPLATES.glob("*.cpp"), *TEMPLATES.glob("*.h")]):
         h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]

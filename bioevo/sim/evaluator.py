@@ -38,7 +38,9 @@ from .network import READOUT_MAX, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime", "cuda")
 TEMPLATES = ("bioevo", "brian2")  # the cpp backend's code templates (bioevo.sim.device)
-PRECISIONS = ("float64", "float32")
+# float32-weights: the synaptic weights stored as float32 numbers, everything else (state, sums) float64:
+# the readouts are exactly the float64 dynamics of a network whose weights are float32 numbers
+PRECISIONS = ("float64", "float32", "float32-weights")
 _DEVICES = {"cpp": "cpp_standalone", "cuda": "cuda_standalone"}  # the backends built as standalone projects
 _BUILD_FORMAT = 2  # bump when the generated network changes shape
 
@@ -127,7 +129,9 @@ class PopulationEvaluator:
         "bioevo" (default; ``bioevo.sim.device``, faster, the same readouts) or "brian2" (Brian2's
         own C++ templates, for comparison).  ``precision``: the floating-point type of the network's
         state and parameters, "float64" (default) or "float32" (Brian2's ``core.default_float_dtype``;
-        half the memory traffic and twice the numbers per vector instruction)."""
+        half the memory traffic and twice the numbers per vector instruction), or "float32-weights"
+        (only the synaptic weights float32: half the bytes of the weight tables a spike streams, the
+        arithmetic still float64)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend '{backend}' is not allowed; allowed: {', '.join(BACKENDS)}")
         if templates not in TEMPLATES:
@@ -216,13 +220,13 @@ class PopulationEvaluator:
         self._device = device
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
         float_dtype = b2.prefs.core.default_float_dtype
-        b2.prefs.core.default_float_dtype = np.dtype(self.precision).type
+        b2.prefs.core.default_float_dtype = self._state_dtype()
         try:
             with settings as self._capability, _names_as_in_a_fresh_process():
                 self.net = build_network(self.model, self.layer_sizes, self._per_worker, self.batch, self.n_steps,
                                          self.record_trace, self.record_spikes, self.readout_stats,
                                          on_defaultclock=kind == "cuda", parallel_samples=self.parallel_samples,
-                                         fast_templates=fast)
+                                         fast_templates=fast, weight_dtype=self._weight_dtype())
                 network = b2.Network(self.net.objects())
                 network.run(self._duration(), namespace={})
                 self._network = network
@@ -264,15 +268,23 @@ class PopulationEvaluator:
         b2.set_device("runtime")
         b2.prefs.codegen.target = "numpy"
         float_dtype = b2.prefs.core.default_float_dtype
-        b2.prefs.core.default_float_dtype = np.dtype(self.precision).type
+        b2.prefs.core.default_float_dtype = self._state_dtype()
         try:
             self.net = build_network(self.model, self.layer_sizes, self.population, self.batch, self.n_steps,
                                      self.record_trace, self.record_spikes, self.readout_stats,
-                                     parallel_samples=self.parallel_samples)
+                                     parallel_samples=self.parallel_samples, weight_dtype=self._weight_dtype())
         finally:
             b2.prefs.core.default_float_dtype = float_dtype
         self._network = b2.Network(self.net.objects())
         self._network.store("initial")
+
+    def _state_dtype(self) -> type:
+        """Brian2's default float type for this precision (the state's and parameters')."""
+        return np.float32 if self.precision == "float32" else np.float64
+
+    def _weight_dtype(self) -> type | None:
+        """The synaptic weights' type where it differs from the state's (None: the default)."""
+        return np.float32 if self.precision == "float32-weights" else None
 
     def _duration(self) -> b2.Quantity:
         return run_duration(self.model, self.batch, self.n_steps, self.parallel_samples)

@@ -78,6 +78,7 @@ def build_network(
     on_defaultclock: bool = False,
     parallel_samples: bool = False,
     fast_templates: bool = False,
+    weight_dtype: type | None = None,
 ) -> BrianNetwork:
     """Create (not run) the network on the currently active Brian2 device.
 
@@ -93,7 +94,10 @@ def build_network(
     trace (e.g. ``trace[:, :, -1]``, ``trace.sum(axis=2)``) without recording it.
 
     ``parallel_samples``: the B samples side by side instead of one after
-    another (module docstring); the input raster is then (T, B*M)."""
+    another (module docstring); the input raster is then (T, B*M).
+
+    ``weight_dtype``: the type of every synapse group's ``w`` if not Brian2's default float
+    (float32 weights with float64 state: half the bytes a spike streams, float64 sums)."""
     unknown = set(readout_stats) - set(optional_stats())
     if unknown:
         raise ValueError(f"unknown readout statistic(s) {sorted(unknown)}; allowed: {', '.join(optional_stats())}")
@@ -152,6 +156,8 @@ def build_network(
         if fast_templates and syn.delay:
             from .device import synapse_code_class
             extra["codeobj_class"] = synapse_code_class(True)
+        if weight_dtype is not None:
+            extra["dtype"] = {"w": weight_dtype}
         s = b2.Synapses(groups[syn.source], groups[syn.target], syn.model, on_pre=syn.on_pre, name=syn.name,
                         namespace=unit_namespace(), **timing, **extra)
         n_pre, n_post = layer_sizes[syn.source], layer_sizes[syn.target]

@@ -1,7 +1,7 @@
 """python -m bioevo.tasks.bench: how fast the simulators, strategies and clusters are.
 
     bioevo bench [--repeats N] [--quick] [--presets digits,shd|none]
-                 [--templates bioevo|brian2] [--precision float64|float32] [--profile]
+                 [--templates bioevo|brian2] [--precision float64|float32|float32-weights] [--profile]
     bioevo bench --backend cuda [--repeats N] [--quick]   # the GPU check: bioevo/bench_cuda.py
     bioevo bench --strategies   # cr-fm-nes, pgpe against published figures: bioevo/bench_strategies.py
     bioevo bench --dask         # a generation's time on Dask: bioevo/bench_dask.py
@@ -93,8 +93,9 @@ def main(argv: list[str] | None = None) -> dict:
                              "for cuda, the cpp reference stays sequential")
     parser.add_argument("--templates", choices=["bioevo", "brian2"], default=None,
                         help="the cpp evaluator's code templates (default bioevo's; brian2: Brian2's own, for comparison)")
-    parser.add_argument("--precision", choices=["float64", "float32"], default=None,
-                        help="the network's floating-point type (default float64)")
+    parser.add_argument("--precision", choices=["float64", "float32", "float32-weights"], default=None,
+                        help="the network's floating-point type (default float64; float32-weights: "
+                             "only the synaptic weights float32)")
     parser.add_argument("--profile", action="store_true",
                         help="also sample with Linux perf where the time goes (neurons, synaptic events, time steps, "
                              "process and files, Python) at the main point and in every preset")

@@ -11,10 +11,16 @@
 # twice), presets-before.jsonl and presets-after.jsonl (results/cost/gen_time.py of each on the same
 # synthetic mnist and shd files, alternated three times per preset): this machine's speed drifts by
 # tens of percent over minutes, so before and after alternate and the READMEs quote medians.
+#
+# OUT_DIR=folder writes there instead (a later round of the same measurements); AFTER_PRECISIONS="float32-weights
+# float32" also times every preset of this checkout in those precisions (presets-after-<precision>.jsonl),
+# in the same alternation.
 set -euo pipefail
 old_python=$1
 old_tree=$2
-here="$(cd "$(dirname "$0")" && pwd)"
+script_dir="$(cd "$(dirname "$0")" && pwd)"
+here="${OUT_DIR:-$script_dir}"
+mkdir -p "$here"
 new_python=${NEW_PYTHON:-python}
 data="$($new_python -c 'from bioevo.sim.evaluator import cache_root; print(cache_root() / "bench-data")')"
 $new_python -c "from pathlib import Path; from bioevo.bench_presets import synthetic_mnist, synthetic_shd
@@ -26,6 +32,7 @@ for round in 1 2; do
 done
 : > "$here/presets-before.jsonl"
 : > "$here/presets-after.jsonl"
+for precision in ${AFTER_PRECISIONS:-}; do : > "$here/presets-after-$precision.jsonl"; done
 for preset in digits mnist shd hh-randman-2; do
     case $preset in
         mnist) set -- "data.path=\"$data/mnist\"" ;;
@@ -34,6 +41,10 @@ for preset in digits mnist shd hh-randman-2; do
     esac
     for round in 1 2 3; do
         $old_python "$old_tree/results/cost/gen_time.py" "$preset" "$@" >> "$here/presets-before.jsonl"
-        $new_python "$here/../cost/gen_time.py" "$preset" "$@" >> "$here/presets-after.jsonl"
+        $new_python "$script_dir/../cost/gen_time.py" "$preset" "$@" >> "$here/presets-after.jsonl"
+        for precision in ${AFTER_PRECISIONS:-}; do
+            $new_python "$script_dir/../cost/gen_time.py" "$preset" "$@" "evolve.precision=\"$precision\"" \
+                >> "$here/presets-after-$precision.jsonl"
+        done
     done
 done

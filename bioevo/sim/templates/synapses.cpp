@@ -105,7 +105,8 @@ for (int32_t _run = _neuron_runs[_source_neuron]; _run < _neuron_runs[_source_ne
             continue;
         }
         const int32_t* _group_neurons = _spikes + _group_start;
-        _group_first_synapses.resize(_group_size);
+        if ((int32_t)_group_first_synapses.size() < _group_size)  // grows only: no refill per group
+            _group_first_synapses.resize(_group_size);
         int32_t* const _group_first = &_group_first_synapses[0];
         for (int32_t _run_index = 0; _run_index < _n_runs; _run_index++)
         {
@@ -114,10 +115,12 @@ for (int32_t _run = _neuron_runs[_source_neuron]; _run < _neuron_runs[_source_ne
             for (int32_t _member = 0; _member < _group_size; _member++)  // the group's synapses of this run
                 _group_first[_member] = _run_first_synapse[_neuron_runs[_group_neurons[_member]] + _run_index];
             int32_t _position = 0;
-            for (; _position + {{_grouped.width}} <= _length; _position += {{_grouped.width}})
+            {% for _tile in _grouped.tiles %}
+            for (; _position + {{_tile.width}} <= _length; _position += {{_tile.width}})
             {
-                {{ _grouped.tile | autoindent }}
+                {{ _tile.code | autoindent }}
             }
+            {% endfor %}
             for (; _position < _length; _position++)
             {
                 {{ _grouped.tail | autoindent }}
