@@ -135,7 +135,8 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                 templates: str | None = None, precision: str | None = None, profile_n: int = 0,
                 overrides: list[str] = ()) -> dict:
     """Median seconds of one generation's evaluation (population x minibatch) of a preset, over
-    ``repeats`` generations after one warm-up, and its arithmetic limit on the same cores; with
+    ``repeats`` generations after one warm-up, and its arithmetic limit on the same cores; beside
+    it (``strategy_s``) the strategy's generate and update of the same generations; with
     ``profile_n``, where the time of that many more evaluations goes (``bioevo.bench_profile``).
     ``overrides``: --set strings applied to the preset (a population size, say)."""
     import bioevo
@@ -163,15 +164,26 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                     fit.get("last_steps", 0), final_temperature(fit))
     train = parts.splits["train"]
     _, individual = deap_classes()
-    seconds, binary_wall = [], []
+    seconds, binary_wall, strategy_seconds = [], [], []
     try:
         for gen in range(repeats + 1):
             batch = train.subset(batch_indices(len(train), batch_size, cfg["evolve"]["seed"], gen))
-            genomes = np.asarray(parts.strategy.generate(individual))
+            t_generate = time.perf_counter()
+            population_ = parts.strategy.generate(individual)
+            t_generate = time.perf_counter() - t_generate
+            genomes = np.asarray(population_)
             t0 = time.perf_counter()
-            scorer.batch(genomes, batch)
+            losses, accuracies = scorer.batch(genomes, batch)
+            evaluation = time.perf_counter() - t0
+            for ind, loss, acc in zip(population_, losses, accuracies):  # as evolve.train hands them on
+                ind.fitness.values = (float(loss),)
+                ind.accuracy = float(acc)
+            t_update = time.perf_counter()
+            parts.strategy.update(population_)
+            t_update = time.perf_counter() - t_update
             if gen:
-                seconds.append(time.perf_counter() - t0)
+                seconds.append(evaluation)
+                strategy_seconds.append(t_generate + t_update)
                 servers = getattr(ev, "_servers", None)
                 if servers is not None and servers.last_wall_s:
                     binary_wall.append(max(servers.last_wall_s))
@@ -191,6 +203,8 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
     generation = statistics.median(seconds)
     row = {"preset": name, "P": population, "B": batch_size, "T": parts.n_steps, "workers": ev.workers,
            "build_s": round(build_s, 1), "generation_s": generation,
+           # the strategy's own share of a generation (generate and update), beside the evaluation
+           "strategy_s": statistics.median(strategy_seconds),
            "us_per_individual_sample": 1e6 * generation / (population * batch_size),
            "spikes_per_individual_sample": spikes_per_sample}
     if binary_wall:

@@ -48,12 +48,25 @@ Evaluate = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def deap_classes() -> tuple[type, type]:
     """DEAP's ``creator.FitnessMin`` (losses are minimised, ``weights=(-1.0,)``) and
-    ``creator.Individual`` (an ndarray with that fitness), created on the first call."""
+    ``creator.Individual`` (an ndarray with that fitness), created on the first call.
+
+    DEAP builds an ndarray individual through a Python list (``numpy.array(list(genome))``):
+    0.5 ms for a 9,472-gene digits genome, so that generating a population took as long as
+    evaluating it (results/perf/README.md).  The Individual here copies an ndarray directly
+    (other iterables still go through a list): the same values, type and fitness; copying
+    and pickling stay DEAP's."""
     if not hasattr(creator, "FitnessMin"):
         creator.create("FitnessMin", deap_base.Fitness, weights=(-1.0,))
     if not hasattr(creator, "Individual"):
         creator.create("Individual", np.ndarray, fitness=creator.FitnessMin)
+    creator.Individual.__new__ = staticmethod(_individual_from)  # again after an unpickling re-created the class
     return creator.FitnessMin, creator.Individual
+
+
+def _individual_from(cls: type, genome: Any) -> np.ndarray:
+    """A new ``cls`` array holding a copy of ``genome`` (DEAP's ``__new__`` without the list)."""
+    values = genome if isinstance(genome, np.ndarray) else list(genome)
+    return np.array(values).view(cls)
 
 
 @dataclass(frozen=True)

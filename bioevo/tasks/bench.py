@@ -67,12 +67,13 @@ def _fmt_profile(rows: list[tuple[str, dict]]) -> str:
 
 
 def _fmt_presets(rows: list[dict]) -> str:
-    head = (f"{'preset':<14} {'P':>4} {'B':>5} {'T':>5} {'generation s':>13} {'us/PB':>8} {'limit s':>9} "
+    head = (f"{'preset':<14} {'P':>4} {'B':>5} {'T':>5} {'generation s':>13} {'strategy s':>11} {'us/PB':>8} {'limit s':>9} "
             f"{'x limit':>8} {'flops/PB':>10} {'memops/PB':>10}  spikes per individual-sample")
     lines = [head, "-" * len(head)]
     for r in rows:
         spikes = ", ".join(f"{k} {v:.0f}" for k, v in r["spikes_per_individual_sample"].items())
         lines.append(f"{r['preset']:<14} {r['P']:>4} {r['B']:>5} {r['T']:>5} {r['generation_s']:>13.4f} "
+                     f"{r.get('strategy_s', float('nan')):>11.4f} "
                      f"{r['us_per_individual_sample']:>8.2f} {r.get('limit_s', float('nan')):>9.4f} "
                      f"{r.get('times_limit', float('nan')):>7.1f}x {r.get('flops_per_individual_sample', 0):>10.3g} "
                      f"{r.get('memops_per_individual_sample', 0):>10.3g}  {spikes}")
@@ -197,7 +198,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     preset_rows = []
     if presets:
-        print(f"\npresets: evaluation of one generation (population x minibatch), median of {repeats} after 1 warm-up",
+        print(f"\npresets: evaluation of one generation (population x minibatch), median of {repeats} after 1 warm-up; "
+              "strategy s: the strategy's generate and update of the same generations",
               flush=True)
         for name in presets:
             try:
