@@ -169,17 +169,17 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
         for gen in range(repeats + 1):
             batch = train.subset(batch_indices(len(train), batch_size, cfg["evolve"]["seed"], gen))
             t_generate = time.perf_counter()
-            population_ = parts.strategy.generate(individual)
+            individuals = parts.strategy.generate(individual)
             t_generate = time.perf_counter() - t_generate
-            genomes = np.asarray(population_)
+            genomes = np.asarray(individuals)
             t0 = time.perf_counter()
             losses, accuracies = scorer.batch(genomes, batch)
             evaluation = time.perf_counter() - t0
-            for ind, loss, acc in zip(population_, losses, accuracies):  # as evolve.train hands them on
+            for ind, loss, acc in zip(individuals, losses, accuracies):  # as evolve.train hands them on
                 ind.fitness.values = (float(loss),)
                 ind.accuracy = float(acc)
             t_update = time.perf_counter()
-            parts.strategy.update(population_)
+            parts.strategy.update(individuals)
             t_update = time.perf_counter() - t_update
             if gen:
                 seconds.append(evaluation)
