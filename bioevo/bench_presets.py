@@ -136,7 +136,8 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                 overrides: list[str] = ()) -> dict:
     """Median seconds of one generation's evaluation (population x minibatch) of a preset, over
     ``repeats`` generations after one warm-up, and its arithmetic limit on the same cores; beside
-    it (``strategy_s``) the strategy's generate and update of the same generations; with
+    it (``strategy_s``) the strategy's generate and update of the same generations (with any
+    genomes a strategy scores on top of its population, as pooling does); with
     ``profile_n``, where the time of that many more evaluations goes (``bioevo.bench_profile``).
     ``overrides``: --set strings applied to the preset (a population size, say)."""
     import bioevo
@@ -179,7 +180,7 @@ def time_preset(name: str, repeats: int, data_root: Path, rates: dict[str, float
                 ind.fitness.values = (float(loss),)
                 ind.accuracy = float(acc)
             t_update = time.perf_counter()
-            parts.strategy.update(individuals)
+            parts.strategy.update(individuals, evaluate=lambda extra, b=batch: scorer.batch(extra, b))
             t_update = time.perf_counter() - t_update
             if gen:
                 seconds.append(evaluation)

@@ -78,3 +78,15 @@ def test_synthetic_mnist_has_mnists_ink(tmp_path):
     images = read_idx(folder / "train-images-idx3-ubyte")
     assert images.shape == (300, 28, 28) and images.dtype == np.uint8
     assert (images > 0).mean() == pytest.approx(bench_presets.MNIST_INK, abs=0.01)
+
+
+@pytest.mark.slow
+def test_a_preset_generation_is_timed_with_its_strategy(tmp_path):
+    """``bioevo bench``'s preset row: the evaluation of one generation, the strategy's generate and
+    update of the same generations, and the spikes the limit is computed from."""
+    row = bench_presets.time_preset("digits", 2, tmp_path, None,
+                                    overrides=["strategy.es.popsize=4", "evolve.batch_size=8"])
+    assert (row["P"], row["B"], row["T"]) == (4, 8, 16)
+    assert row["generation_s"] > 0 and row["strategy_s"] > 0
+    assert row["us_per_individual_sample"] == pytest.approx(1e6 * row["generation_s"] / 32)
+    assert row["spikes_per_individual_sample"]["input"] > 0
