@@ -24,9 +24,12 @@ from bioevo.sim.evaluator import PopulationEvaluator
 from bioevo.sim.reference import simulate_lif
 
 P, B, T = 3, 4, 20
-# 41 hidden units: the input's runs of 41 targets take every tile width of the grouped delivery (32 + 8 + 1)
-SIZES = {"inputs": 12, "hidden": 41, "classes": 3}
-GAIN = {"input_hidden": 8.0, "hidden_hidden": 2.0, "hidden_readout": 2.0}
+# runs of 41 targets take every tile width of the grouped delivery (32 + 8 + 1); the input also
+# reaches the readout directly, so that the order of each target's additions shows in the readouts
+# (the hidden layer shows only through its spike times)
+SIZES = {"inputs": 12, "hidden": 41, "classes": 41}
+GAIN = {"input_hidden": 8.0, "hidden_hidden": 2.0, "hidden_readout": 2.0, "input_readout": 2.0}
+INPUT_TO_READOUT = '\n[synapses.input_readout]\nsource = "input"\ntarget = "readout"\non_pre = "I_post += w * count_pre"\n'
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,8 @@ def delayed_model(tmp_path_factory):
     assert marker in text
     path = tmp_path_factory.mktemp("model") / "lif_recurrent_delayed.toml"
     path.write_text(text.replace(marker, marker + "delay = 2.0\n").replace('name = "lif_recurrent"',
-                                                                           'name = "lif_recurrent_delayed"'))
+                                                                           'name = "lif_recurrent_delayed"')
+                    + INPUT_TO_READOUT)
     return load_model(str(path))
 
 

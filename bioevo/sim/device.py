@@ -249,19 +249,26 @@ GCC_ALIAS_CHECKS = "--param=vect-max-version-for-alias-checks=1000"
 # is not forwarded to the next load; measured 7% less CPU time on the benchmark network (Zen 4),
 # where 512-bit operations run as two 256-bit halves anyway.  gcc's own default on most x86 CPUs.
 GCC_VECTOR_WIDTH = "-mprefer-vector-width=256"
+# gcc tuned for AMD Zen splits a multiply-add whose sum feeds the next one in a loop (an "FMA chain")
+# into a rounded product and an add: the grouped delivery's tail (one target, the group's spikes in
+# turn: I += w * count) then rounded differently from Brian2's loop, which fuses each spike's
+# multiply-add (1 ulp on counts of 3 and more; tests/test_device.py).  Fused everywhere, as Brian2's.
+GCC_FUSED_CHAINS = "--param=avoid-fma-max-bits=0"
 
 
 @contextmanager
 def build_preferences():
     """Brian2 preferences for a build on this device: every generated file includes
     ``templates/bioevo_vector_math.h`` (vectorised exp, log, ...); gcc may check more arrays for
-    overlap before it vectorises a loop, and prefers 256-bit vectors.  Restored afterwards."""
+    overlap before it vectorises a loop, prefers 256-bit vectors and fuses every multiply-add it
+    may.  Restored afterwards."""
     names = ("codegen.cpp.headers", "codegen.cpp.include_dirs", "codegen.cpp.extra_compile_args_gcc")
     saved = {name: list(b2.prefs[name]) for name in names}
     b2.prefs["codegen.cpp.headers"] = [*saved["codegen.cpp.headers"], f'"{VECTOR_MATH_HEADER}"']
     b2.prefs["codegen.cpp.include_dirs"] = [*saved["codegen.cpp.include_dirs"], str(TEMPLATES)]
     if sys.platform.startswith("linux"):  # g++ there (a --param is gcc's own)
-        extra = [GCC_ALIAS_CHECKS] + ([GCC_VECTOR_WIDTH] if platform.machine() in ("x86_64", "AMD64") else [])
+        extra = [GCC_ALIAS_CHECKS] + ([GCC_VECTOR_WIDTH, GCC_FUSED_CHAINS]
+                                      if platform.machine() in ("x86_64", "AMD64") else [])
         b2.prefs["codegen.cpp.extra_compile_args_gcc"] = [*saved["codegen.cpp.extra_compile_args_gcc"], *extra]
     try:
         yield
