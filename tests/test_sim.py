@@ -308,3 +308,20 @@ def test_parallel_samples_layout_matches_the_numpy_reference(backend, model, cas
         np.testing.assert_allclose(part.vmax, vmax[2:3, 1:3], rtol=0, atol=1e-12)
     finally:
         ev.close()
+
+
+def test_argument_files_hold_what_tofile_would_write(tmp_path):
+    """The evaluator rewrites its run-argument files in place through memory maps: each file must
+    hold exactly the bytes ``astype(dtype).tofile`` writes, after a rewrite with other values, a
+    change of shape (the map is remade, the file resized) and for an empty array."""
+    from bioevo.sim.evaluator import _ArgumentFiles
+
+    rng = np.random.default_rng(0)
+    files = _ArgumentFiles()
+    path = tmp_path / "arg.dat"
+    for values, dtype in [(rng.normal(size=(4, 6)), np.float64), (rng.normal(size=(4, 6)), np.float64),
+                          (rng.normal(size=(3, 5)), np.float32), (rng.random((7, 2)) > 0.5, np.float64),
+                          (np.zeros((0, 3)), np.float64)]:
+        files.write(path, values, dtype)
+        np.asarray(values).astype(dtype).tofile(tmp_path / "expected.dat")
+        assert path.read_bytes() == (tmp_path / "expected.dat").read_bytes()

@@ -249,6 +249,7 @@ class PopulationEvaluator:
         self._worker_dirs = [self._results_dir / f"w{k}" for k in range(self.workers)]
         for d in self._worker_dirs:
             d.mkdir(parents=True, exist_ok=True)
+        self._argument_files = _ArgumentFiles()
         self._servers = _Servers()  # started at the first evaluation (bioevo templates only)
         _servers_of.setdefault(self._device_name, weakref.WeakSet()).add(self._servers)
         self._finalizer = weakref.finalize(self, _clean_up, self._servers, str(self._results_dir))
@@ -410,15 +411,16 @@ class PopulationEvaluator:
             input_files = [self._results_dir / "input_raster.dat"] * self.workers  # shared by all workers
         else:
             input_files = [wdir / "input_raster.dat" for wdir in self._worker_dirs[: len(inputs)]]
+        files = self._argument_files
         for x, path in zip(inputs, input_files):
-            self._network_inputs(x).tofile(path)
+            files.write(path, self._network_inputs(x), np.float64)
         run_args = []
         for k, (wdir, input_file) in enumerate(zip(self._worker_dirs, input_files)):
             share = slice(k * self._per_worker, (k + 1) * self._per_worker)
             args = [f"input_raster.values={input_file}"]
             for (group, var), value in values.items():
                 path = wdir / f"arg_{group}_{var}.dat"
-                self._network_values(value[share]).astype(self._dtype(group, var), copy=False).tofile(path)
+                files.write(path, self._network_values(value[share]), self._dtype(group, var))
                 args.append(f"{group}.{var}={path}")
             run_args.append(args)
         with _locked(self._lock, exclusive=False):
@@ -599,6 +601,27 @@ def _remove_orphaned_scratch(root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         except (ValueError, PermissionError, OSError):
             continue
+
+
+class _ArgumentFiles:
+    """The run-argument files of one evaluator, rewritten in place every evaluation through a
+    memory map kept open: ``ndarray.tofile`` truncates the file and writes it anew, so the kernel
+    frees and then faults in and zeroes every page again (0.9 ms for 2.4 MB in /dev/shm against
+    0.06 ms to overwrite it mapped). The binaries read the same bytes either way."""
+
+    def __init__(self) -> None:
+        self._maps: dict[Path, np.memmap] = {}
+
+    def write(self, path: Path, values: np.ndarray, dtype) -> None:
+        """Store ``values`` as ``dtype`` (the cast of ``astype``) in ``path``, raw, as ``tofile`` would."""
+        values = np.asarray(values)
+        if values.size == 0:  # nothing to map
+            values.astype(dtype).tofile(path)
+            return
+        mapped = self._maps.get(path)
+        if mapped is None or mapped.dtype != np.dtype(dtype) or mapped.shape != values.shape:
+            mapped = self._maps[path] = np.memmap(path, dtype=dtype, mode="w+", shape=values.shape)
+        mapped[...] = values
 
 
 class _Servers:
