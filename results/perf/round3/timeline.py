@@ -1,0 +1,44 @@
+import time, sys
+import numpy as np
+import bioevo
+from bioevo.assemble import assemble
+from bioevo.config import final_temperature
+from bioevo.evolve import batch_indices
+from bioevo.scoring import Scorer, recording_needs
+from bioevo.sim import evaluator as E
+from bioevo.strategies.base import deap_classes
+name = sys.argv[1]
+from bioevo.bench_presets import preset_overrides; from pathlib import Path
+cfg = bioevo.load_config(name, preset_overrides(name, Path("/tmp/bioevo-bench-data")))
+parts = assemble(cfg, build_evaluator=False)
+fit = cfg["fitness"]
+trace, spikes, stats = recording_needs(fit)
+P = int(parts.strategy.popsize); B = cfg["evolve"]["batch_size"]
+ev = E.PopulationEvaluator(parts.model, parts.layout.layer_sizes, P, B, parts.n_steps, record_trace=trace,
+     record_spikes=(parts.model.readout_layer,) if spikes else False, readout_stats=stats)
+scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["readout"], fit["smoothness"],
+                fit.get("last_steps", 0), final_temperature(fit))
+train = parts.splits["train"]
+_, ind = deap_classes()
+genomes = np.asarray(parts.strategy.generate(ind))
+marks = []
+orig_run = E._Servers.run
+def run(self, *a, **k):
+    marks.append(("servers.run", time.perf_counter()))
+    r = orig_run(self, *a, **k)
+    marks.append(("answers", time.perf_counter()))
+    return r
+E._Servers.run = run
+orig_write = E._ArgumentFiles.write
+rows = []
+for g in range(30):
+    batch = train.subset(batch_indices(len(train), B, 0, g))
+    marks.clear()
+    t0 = time.perf_counter()
+    scorer.batch(genomes, batch)
+    t1 = time.perf_counter()
+    d = dict(marks)
+    rows.append((d["servers.run"] - t0, d["answers"] - d["servers.run"], t1 - d["answers"], max(ev._servers.last_wall_s), t1 - t0))
+r = np.median(np.array(rows[2:]), axis=0) * 1e3
+print(f"{name}: before servers {r[0]:.1f} ms, servers {r[1]:.1f} ms (binary wall {r[3]:.1f}), after {r[2]:.1f} ms, total {r[4]:.1f}")
+ev.close()
