@@ -31,7 +31,7 @@ def run(self, *a, **k):
 E._Servers.run = run
 orig_write = E._ArgumentFiles.write
 rows = []
-for g in range(30):
+for g in range(int(sys.argv[2]) if len(sys.argv) > 2 else 30):
     batch = train.subset(batch_indices(len(train), B, 0, g))
     marks.clear()
     t0 = time.perf_counter()
