@@ -30,6 +30,8 @@ CASES = {  # model: (overrides, evolved neuron parameters); I_app != 0: linear g
     "hh": ({"hidden.I_scale": 5.0, "hidden.I_app": 1.0}, ["hidden.tau_syn", "hidden.g_na", "hidden.I_app", "readout.tau_mem"]),
     "morris_lecar_recurrent": ({"hidden.I_scale": 300.0, "hidden.I_app": 5.0}, ["hidden.tau_syn", "hidden.phi", "hidden.I_app",
                                                          "readout.tau_mem"]),
+    # class II held bistable (I_app 91 in the file): kicks start firing that outlasts them
+    "morris_lecar_class2_recurrent": ({"hidden.I_scale": 300.0}, ["hidden.tau_syn", "readout.tau_mem"]),
 }
 
 

@@ -148,7 +148,8 @@ def test_stays_finite_under_extreme_currents(models):
         assert np.all(np.isfinite(v))
 
 
-@pytest.mark.parametrize("name", ["morris_lecar", "morris_lecar_class2", "morris_lecar_recurrent"])
+@pytest.mark.parametrize("name", ["morris_lecar", "morris_lecar_class2", "morris_lecar_recurrent",
+                                  "morris_lecar_class2_recurrent"])
 def test_network_builds_and_fires(name):
     """As a hidden layer (20 integration steps per input step), recurrent variant included."""
     from bioevo.genome import build_layout
@@ -204,3 +205,42 @@ def test_iapp_demo_runs_and_finds_the_published_onset(tmp_path, model):
     else:
         assert summary["threshold_reference"] == PUBLISHED["II_fold"]
         assert abs(summary["threshold_relative_difference"]) < 0.001
+
+
+def test_bistable_recurrent_file_holds_class_two_at_rest_in_the_bistable_range():
+    """models/morris_lecar_class2_recurrent.toml: the class II parameters, I_app between the fold
+    of cycles and the Hopf point, and every sample starting at the equilibrium there (the
+    reference's I-V curve, not the file's own numbers)."""
+    model = load_model("morris_lecar_class2_recurrent")
+    params = model.layers["hidden"].parameters
+    for name, value in CLASS_II.items():
+        assert params[name].value == pytest.approx(value, rel=1e-12), name
+    i_app = params["I_app"].value
+    assert PUBLISHED["II_fold"] < i_app < PUBLISHED["II_hopf"]
+    v, w = rest(CLASS_II, i_app)
+    reset = dict(part.strip().split(" = ") for part in model.layers["hidden"].sample_reset.split(";"))
+    assert float(reset["v"]) == pytest.approx(v, abs=1e-5) and float(reset["n"]) == pytest.approx(w, abs=1e-8)
+
+
+def test_bistable_recurrent_network_holds_a_kick_as_persistent_firing():
+    """The neuron-level memory the model is for: with no input a hidden neuron stays at rest for
+    a second; one input count strong enough to leave the rest's basin (w 1, either sign: class II
+    rebounds from inhibition too) starts firing that lasts the whole second at the class II
+    cycle's rate (>= 7.9 Hz, results/morris_lecar/README.md); a weak one (w 0.1) does not."""
+    from bioevo.genome import build_layout
+    from bioevo.sim.evaluator import PopulationEvaluator
+
+    model = load_model("morris_lecar_class2_recurrent")
+    layout = build_layout(model, {"inputs": 1, "hidden": 1, "classes": 2},
+                          {"input_hidden": 1.0, "hidden_hidden": 1.0, "hidden_readout": 1.0})
+    kicks = np.array([0.0, 0.1, 1.0, -1.0])
+    params = layout.decode(np.stack([layout.initial(np.random.default_rng(0)) for _ in kicks]))
+    params.weights["input_hidden"][:] = kicks[:, None, None]
+    params.weights["hidden_hidden"][:] = 0.0
+    raster = np.zeros((2, 1000, 1), dtype=bool)
+    raster[1, 5, 0] = True  # sample 0: no input; sample 1: one count at 5 ms
+    ev = PopulationEvaluator(model, layout.layer_sizes, len(kicks), 2, 1000, backend="runtime", record_spikes=True)
+    counts = ev.evaluate(params, raster).spike_counts["hidden"][:, :, 0]
+    assert np.all(counts[:, 0] == 0)  # at rest without input
+    assert counts[0, 1] == counts[1, 1] == 0  # no kick, too weak a kick
+    assert np.all(counts[2:, 1] >= 7)  # a second of firing after one count

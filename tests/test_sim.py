@@ -314,10 +314,10 @@ def test_argument_files_hold_what_tofile_would_write(tmp_path):
     """The evaluator rewrites its run-argument files in place through memory maps: each file must
     hold exactly the bytes ``astype(dtype).tofile`` writes, after a rewrite with other values, a
     change of shape (the map is remade, the file resized) and for an empty array."""
-    from bioevo.sim.evaluator import _ArgumentFiles
+    from bioevo.sim.evaluator import ArgumentFiles
 
     rng = np.random.default_rng(0)
-    files = _ArgumentFiles()
+    files = ArgumentFiles()
     path = tmp_path / "arg.dat"
     for values, dtype in [(rng.normal(size=(4, 6)), np.float64), (rng.normal(size=(4, 6)), np.float64),
                           (rng.normal(size=(3, 5)), np.float32), (rng.random((7, 2)) > 0.5, np.float64),

@@ -1,5 +1,5 @@
 """Backpropagation through time in the biophysical networks' own equations
-(``hh``, ``morris_lecar``, ``morris_lecar_class2``, ``morris_lecar_recurrent``),
+(``hh``, ``morris_lecar``, ``morris_lecar_class2``, ``morris_lecar_recurrent``, ``morris_lecar_class2_recurrent``),
 and in the E/I ``competition`` circuit's (:func:`simulate_circuit`: several LIF
 layers with resets, sparse, shared and fixed synapse groups).
 
@@ -60,7 +60,8 @@ from ..model import ModelSpec
 from . import snn
 
 #: models whose network this module reproduces
-MODELS = ("hh", "morris_lecar", "morris_lecar_class2", "morris_lecar_recurrent")
+MODELS = ("hh", "morris_lecar", "morris_lecar_class2", "morris_lecar_recurrent",
+          "morris_lecar_class2_recurrent")
 LOSSES = ("max_cross_entropy",)
 
 

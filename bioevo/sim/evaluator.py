@@ -249,7 +249,7 @@ class PopulationEvaluator:
         self._worker_dirs = [self._results_dir / f"w{k}" for k in range(self.workers)]
         for d in self._worker_dirs:
             d.mkdir(parents=True, exist_ok=True)
-        self._argument_files = _ArgumentFiles()
+        self._argument_files = ArgumentFiles()
         self._servers = _Servers()  # started at the first evaluation (bioevo templates only)
         _servers_of.setdefault(self._device_name, weakref.WeakSet()).add(self._servers)
         self._finalizer = weakref.finalize(self, _clean_up, self._servers, str(self._results_dir))
@@ -603,7 +603,7 @@ def _remove_orphaned_scratch(root: Path) -> None:
             continue
 
 
-class _ArgumentFiles:
+class ArgumentFiles:
     """The run-argument files of one evaluator, rewritten in place every evaluation through a
     memory map kept open: ``ndarray.tofile`` truncates the file and writes it anew, so the kernel
     frees and then faults in and zeroes every page again (0.9 ms for 2.4 MB in /dev/shm against

@@ -6,7 +6,7 @@ from bioevo.assemble import assemble
 from bioevo.config import final_temperature
 from bioevo.evolve import batch_indices
 from bioevo.scoring import Scorer, recording_needs
-from bioevo.sim.evaluator import PopulationEvaluator, _ArgumentFiles
+from bioevo.sim.evaluator import PopulationEvaluator, ArgumentFiles
 from bioevo.strategies.base import deap_classes
 from bioevo.bench_presets import preset_overrides
 from pathlib import Path
@@ -23,7 +23,7 @@ scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["re
 train = parts.splits["train"]
 _, ind = deap_classes()
 genomes = np.asarray(parts.strategy.generate(ind))
-new_write = _ArgumentFiles.write
+new_write = ArgumentFiles.write
 def old_write(self, path, values, dtype):
     np.asarray(values).astype(dtype, copy=False).tofile(path)
 res = {"tofile": [], "in place": []}
@@ -31,7 +31,7 @@ walls = {"tofile": [], "in place": []}
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 30
 for g in range(2 * N + 2):
     which = "tofile" if g % 2 == 0 else "in place"
-    _ArgumentFiles.write = old_write if which == "tofile" else new_write
+    ArgumentFiles.write = old_write if which == "tofile" else new_write
     batch = train.subset(batch_indices(len(train), B, 0, g // 2))
     t0 = time.perf_counter()
     l, a = scorer.batch(genomes, batch)
