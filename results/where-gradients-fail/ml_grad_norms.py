@@ -3,9 +3,13 @@ segment, against the trial length, the surrogate's slope and the recurrence: whe
 exact gradient through the Morris-Lecar network explodes.  No training.
 
     PYTHONPATH=. python results/where-gradients-fail/ml_grad_norms.py > results/where-gradients-fail/ml_grad_norms.txt
+    # the bistable class II network: any preset override after the script's name
+    PYTHONPATH=. python results/where-gradients-fail/ml_grad_norms.py 'model.name="morris_lecar_class2_recurrent"' \
+        > results/where-gradients-fail/ml_grad_norms_class2.txt
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 import jax
@@ -17,7 +21,7 @@ from bioevo.baselines import snn
 from bioevo.baselines.data import evolved_network, make_splits
 from bioevo.config import resolve_config
 
-cfg = resolve_config("ml-clicks", [], seed=0)
+cfg = resolve_config("ml-clicks", sys.argv[1:], seed=0)
 splits = make_splits(cfg)
 network = evolved_network(cfg, splits)
 net = bp.check_supported(cfg, network.layout)  # window = fitness.last_steps = 50
