@@ -1,28 +1,15 @@
 """A/B in one process: argument files written by tofile (A) or in place (B), alternated."""
-import time, sys
+import sys
+import time
+
 import numpy as np
-import bioevo
-from bioevo.assemble import assemble
-from bioevo.config import final_temperature
+
 from bioevo.evolve import batch_indices
-from bioevo.scoring import Scorer, recording_needs
-from bioevo.sim.evaluator import PopulationEvaluator, ArgumentFiles
-from bioevo.strategies.base import deap_classes
-from bioevo.bench_presets import preset_overrides
-from pathlib import Path
+from bioevo.sim.evaluator import ArgumentFiles
+from preset_scorer import preset_scorer
+
 name = sys.argv[1]
-cfg = bioevo.load_config(name, preset_overrides(name, Path("/tmp/bioevo-bench-data")))
-parts = assemble(cfg, build_evaluator=False)
-fit = cfg["fitness"]
-trace, spikes, stats = recording_needs(fit)
-P = int(parts.strategy.popsize); B = cfg["evolve"]["batch_size"]
-ev = PopulationEvaluator(parts.model, parts.layout.layer_sizes, P, B, parts.n_steps, record_trace=trace,
-     record_spikes=(parts.model.readout_layer,) if spikes else False, readout_stats=stats)
-scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["readout"], fit["smoothness"],
-                fit.get("last_steps", 0), final_temperature(fit))
-train = parts.splits["train"]
-_, ind = deap_classes()
-genomes = np.asarray(parts.strategy.generate(ind))
+ev, scorer, train, B, genomes = preset_scorer(name)
 new_write = ArgumentFiles.write
 def old_write(self, path, values, dtype):
     np.asarray(values).astype(dtype, copy=False).tofile(path)

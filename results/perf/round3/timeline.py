@@ -1,26 +1,19 @@
-import time, sys
+"""Where one evaluation's wall time goes: before the request to the servers, until their last
+answer (beside the binaries' own wall time), and after.
+
+    PYTHONPATH=. python results/perf/round3/timeline.py PRESET [EVALUATIONS]
+"""
+import sys
+import time
+
 import numpy as np
-import bioevo
-from bioevo.assemble import assemble
-from bioevo.config import final_temperature
+
 from bioevo.evolve import batch_indices
-from bioevo.scoring import Scorer, recording_needs
 from bioevo.sim import evaluator as E
-from bioevo.strategies.base import deap_classes
+from preset_scorer import preset_scorer
+
 name = sys.argv[1]
-from bioevo.bench_presets import preset_overrides; from pathlib import Path
-cfg = bioevo.load_config(name, preset_overrides(name, Path("/tmp/bioevo-bench-data")))
-parts = assemble(cfg, build_evaluator=False)
-fit = cfg["fitness"]
-trace, spikes, stats = recording_needs(fit)
-P = int(parts.strategy.popsize); B = cfg["evolve"]["batch_size"]
-ev = E.PopulationEvaluator(parts.model, parts.layout.layer_sizes, P, B, parts.n_steps, record_trace=trace,
-     record_spikes=(parts.model.readout_layer,) if spikes else False, readout_stats=stats)
-scorer = Scorer(ev, parts.layout, fit["loss"], fit["margin"], fit["l2"], fit["readout"], fit["smoothness"],
-                fit.get("last_steps", 0), final_temperature(fit))
-train = parts.splits["train"]
-_, ind = deap_classes()
-genomes = np.asarray(parts.strategy.generate(ind))
+ev, scorer, train, B, genomes = preset_scorer(name)
 marks = []
 # the request goes out right after the last argument file is written, and the first results file
 # is read right after the last answer: both are marked through public functions
