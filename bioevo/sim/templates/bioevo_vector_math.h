@@ -3,8 +3,8 @@
 // Brian2 compiles with -ffast-math -fno-finite-math-only (infinities and NaN must keep working);
 // the second flag leaves __FAST_MATH__ undefined, so glibc's <math.h> does not declare the SIMD
 // variants of exp, log, ... (libmvec, glibc >= 2.22 on x86-64) and any loop that calls one stays
-// scalar: most of a Hodgkin-Huxley step is seven calls to the scalar exp, most of a Morris-Lecar
-// step two calls to tanh and one to cosh.  Declaring them here lets
+// scalar: most of a Hodgkin-Huxley step is seven calls to the scalar exp (a model file's tanh or
+// cosh likewise; bioevo's Morris-Lecar files write theirs through exp).  Declaring them here lets
 // gcc vectorise those loops.  libmvec's functions are accurate to within 4 ulp (the scalar ones
 // to within 1), so results move in the last digits; nothing else changes.  Other platforms and C
 // libraries are left as they are.
@@ -25,7 +25,7 @@ float sinf(float) noexcept __attribute__((simd("notinbranch")));
 float cosf(float) noexcept __attribute__((simd("notinbranch")));
 float powf(float, float) noexcept __attribute__((simd("notinbranch")));
 }
-// the hyperbolic functions of channel kinetics (Morris-Lecar's gating: two tanh and a cosh a step)
+// the hyperbolic functions of channel kinetics (Morris-Lecar's gating in its textbook form)
 // have vector versions from glibc 2.35 on
 #if __GLIBC__ > 2 || __GLIBC_MINOR__ >= 35
 extern "C" {
