@@ -170,7 +170,7 @@ def check_cache() -> None:
     write in: found out here, before a build that would fail half-way with a traceback."""
     import tempfile
 
-    from .sim.evaluator import cache_root
+    from .sim.cache import cache_root
 
     root = cache_root()
     where = f"BIOEVO_CACHE={root}" if os.environ.get("BIOEVO_CACHE") else f"the compile cache {root}"

@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
 def _kernel_binary(compiler: str = "g++") -> Path:
     """Compile the rate kernel once (cached next to the compiled projects) with bioevo's build flags."""
     from .sim.device import GCC_VECTOR_WIDTH, TEMPLATES
-    from .sim.evaluator import cache_root
+    from .sim.cache import cache_root
 
     flags = ["-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", GCC_VECTOR_WIDTH, "-std=c++11",
              f"-I{TEMPLATES}"]

@@ -1,11 +1,11 @@
-"""The compiled-project lock (bioevo.sim.evaluator._locked): runs share it, a build takes it alone.
+"""The compiled-project lock (bioevo.sim.cache.project_lock): runs share it, a build takes it alone.
 
 flock gives a waiting exclusive lock no priority, so runs of one project whose shared locks
 overlap (two or more training processes of the same network shape) kept a third process that
 must build or verify the project waiting for as long as they ran (seen: 200 s)."""
 import threading
 
-from bioevo.sim.evaluator import _locked
+from bioevo.sim.cache import project_lock as _locked
 
 RUNS = 300  # per runner
 

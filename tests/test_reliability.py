@@ -380,7 +380,7 @@ def test_a_damaged_compile_cache_is_rebuilt(tmp_path):
         return value, Path(project)
 
     first, intact = evaluate(dict(os.environ))
-    from bioevo.sim.evaluator import cache_root
+    from bioevo.sim.cache import cache_root
 
     cache = tmp_path / "cache"
     project = cache / intact.relative_to(cache_root())

@@ -15,7 +15,6 @@ feeds new weights, neuron parameters and input raster.  Backends:
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -34,6 +33,7 @@ import numpy as np
 from ..genome import NetworkParameters
 from ..model import ModelSpec
 from ..readout_stats import TRACKED_STATS
+from .cache import cache_root, project_lock
 from .network import READOUT_MAX, build_network, run_duration
 
 BACKENDS = ("cpp", "runtime", "cuda")
@@ -57,38 +57,6 @@ class Readouts:
     # the statistics tracked besides the max (``readout_stats``), keyed as ``TRACKED_STATS[name].key``
     # ("vfinal", "vsum"), each (P, B, O)
     stats: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def cache_root() -> Path:
-    """Where compiled projects live: $BIOEVO_CACHE, else ~/.cache/bioevo."""
-    root = os.environ.get("BIOEVO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "bioevo")
-    return Path(root)
-
-
-@contextmanager
-def _locked(path: Path, exclusive: bool):
-    """The lock of a compiled project: shared while a binary runs, exclusive while it is built.
-
-    flock gives a waiting exclusive lock no priority: two processes running the same project
-    overlap their shared locks without a gap, and a third one that must build (or only verify)
-    it waited for as long as they ran.  A turnstile beside the lock orders them: a builder holds
-    it while it waits, a run passes through it before taking its shared lock, so runs that come
-    after a builder wait behind it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".turnstile"), "a") as turnstile, open(path, "a") as f:
-        fcntl.flock(turnstile, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        if not exclusive:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-        finally:
-            if exclusive:
-                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 # Brian2 has one standalone device of each kind per process; a new build resets it and invalidates
@@ -235,7 +203,7 @@ class PopulationEvaluator:
                     device.insert_code("before_end", results_writer(device, self._result_variables()))
                 self.project_dir = cache_root() / kind / self._build_key()
                 self._lock = self.project_dir.with_suffix(".lock")
-                with _locked(self._lock, exclusive=True):
+                with project_lock(self._lock, exclusive=True):
                     _build_verified(device, self.project_dir)
         finally:
             b2.prefs.core.default_float_dtype = float_dtype
@@ -423,7 +391,7 @@ class PopulationEvaluator:
                 files.write(path, self._network_values(value[share]), self._dtype(group, var))
                 args.append(f"{group}.{var}={path}")
             run_args.append(args)
-        with _locked(self._lock, exclusive=False):
+        with project_lock(self._lock, exclusive=False):
             if self._fast:
                 errors = self._servers.run(binary, self.project_dir, self._worker_dirs, run_args)
             else:

@@ -5,4 +5,4 @@
 Adding a command: a module here with ``main(argv)``, and its name below."""
 
 COMMANDS = ("train", "randman", "compare", "heterogeneity", "iapp", "landscape", "baselines", "bench", "competition",
-            "score_checkpoint", "seed_table", "init_firing", "docs")
+            "score_checkpoint", "seed_table", "init_firing", "cache", "docs")

@@ -32,7 +32,7 @@ from ..cli import Parser, fail, positive_int
 from ..config import ConfigError
 from ..limits import peak_rates
 from ..sim.cuda import unavailable
-from ..sim.evaluator import cache_root
+from ..sim.cache import cache_root
 
 PROG = "python -m bioevo.tasks.bench"
 
