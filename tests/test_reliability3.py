@@ -440,6 +440,19 @@ def test_bench_refuses_set_where_no_preset_is_timed(instead, capsys):
     assert err.value.code == 2 and len(lines) == 1 and "drop --set" in lines[0], lines
 
 
+def test_bench_times_any_shipped_preset_and_names_them_when_one_is_unknown(capsys):
+    """--presets takes every shipped training preset (ml-clicks among them), not only the default four."""
+    from bioevo.config import presets
+    from bioevo.tasks.bench import main
+
+    with pytest.raises(SystemExit) as err:
+        main(["--presets", "ml-clicks,nope"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert err.value.code == 2 and len(lines) == 1, lines
+    assert "unknown preset(s) nope; allowed: " in lines[0] and "ml-clicks" not in lines[0].split(";")[0]
+    assert all(name in lines[0] for name in presets("training"))
+
+
 def test_an_extreme_sigma_is_one_line_and_promises_no_checkpoint(tmp_path):
     """Found by hostile3.py (cr-fm-nes sigma 1e308): numpy's overflow warnings leaked through Brian2's
     logger (18 lines) and the error promised a checkpoint the first generation never wrote."""
