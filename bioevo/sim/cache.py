@@ -110,23 +110,11 @@ def remove_project(project: CachedProject) -> bool:
     The lock files stay: a process that opened one before the removal and takes it after must
     find the same file, or it and a newcomer could build the same folder at once."""
     lock = project.lock
-    if not lock.exists():
-        shutil.rmtree(project.path, ignore_errors=True)
-        return True
     with open(lock.with_name(lock.name + TURNSTILE_SUFFIX), "a") as turnstile, open(lock, "a") as f:
         try:
             fcntl.flock(turnstile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        try:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            try:
-                shutil.rmtree(project.path, ignore_errors=True)
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
-        finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        shutil.rmtree(project.path, ignore_errors=True)  # closing the files releases both locks
     return not project.path.exists()
